@@ -1,0 +1,273 @@
+"""Plain data that flows through the pipeline: read -> chunk -> embed -> score -> report.
+
+Every step takes and returns these frozen dataclasses, so each step can be tested, cached and
+replaced on its own. Nothing here imports a heavy library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["covered", "partial", "missing"]
+STATUSES: tuple[Status, ...] = ("covered", "partial", "missing")
+
+REPORT_SCHEMA = "align-report/1"
+
+
+# --------------------------------------------------------------------------- read
+
+
+@dataclass(frozen=True)
+class Block:
+    """One structural unit of a document as its reader found it: a heading, a paragraph or a
+    table cell row. ``start``/``end`` are offsets into ``Document.text`` so a chunk can always be
+    traced back to the exact characters it came from."""
+
+    text: str
+    start: int
+    end: int
+    kind: Literal["heading", "paragraph", "table"] = "paragraph"
+    level: int | None = None  # heading level when the source says so (docx style, markdown #)
+    page: int | None = None  # 1-based, PDF only
+    line: int | None = None  # 1-based line of the block's first character (text-like formats)
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str
+    text: str  # the decoded text; blocks point into it
+    blocks: tuple[Block, ...]
+    format: str  # "txt" | "md" | "docx" | "pdf" | "html"
+    sha256: str  # of the raw bytes on disk
+    encoding: str | None = None  # detected or forced text encoding, text formats only
+
+
+# --------------------------------------------------------------------------- chunk
+
+
+@dataclass(frozen=True)
+class Location:
+    start: int  # character offsets into Document.text
+    end: int
+    page: int | None = None
+    heading: str | None = None  # heading path, outermost first, joined with " > "
+    line: int | None = None
+    paragraph: int | None = None  # 0-based index of the block the chunk starts in
+
+    def label(self) -> str:
+        """Short Chinese location label for humans: 第3页 · 二、… · 第12行."""
+        parts: list[str] = []
+        if self.page is not None:
+            parts.append(f"第{self.page}页")
+        if self.heading:
+            parts.append(self.heading.split(" > ")[-1])
+        if self.line is not None:
+            parts.append(f"第{self.line}行")
+        elif self.paragraph is not None:
+            parts.append(f"第{self.paragraph + 1}段")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # stable within a document: "c0001", ...
+    text: str
+    location: Location
+    heading_path: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- policies
+
+
+@dataclass(frozen=True)
+class SubMeasure:
+    id: str
+    title: str  # official wording where the source gives one
+    description: str = ""  # matching text (ours)
+    terms: tuple[str, ...] = ()
+    official: bool = True  # False when the sub-measure is our own structuring, not the source's
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Score cut-offs on the scorer's scale: covered if score >= covered, partial if >= partial."""
+
+    covered: float
+    partial: float
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    set_id: str
+    title: str  # official title, verbatim
+    description: str  # text written for matching (ours, not the policy's)
+    official_text: str = ""  # verbatim source wording, when the source has more than the title
+    sub_measures: tuple[SubMeasure, ...] = ()
+    aliases: tuple[str, ...] = ()  # other ways plans phrase the task
+    terms: tuple[str, ...] = ()  # key terms that are evidence
+    negative_terms: tuple[str, ...] = ()  # look related but are not evidence
+    threshold: Threshold | None = None  # per-task override from the policy file
+    broad: bool = False  # matches almost any education text (立德树人, 治理): stricter thresholds
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    id: str
+    title: str
+    document: str  # full official document name
+    issuer: str
+    number: str  # 文号, may be ""
+    date: str  # ISO date or year
+    tasks: tuple[Task, ...]
+    source: str = ""  # where the text was taken from
+    path: str = ""  # file it was loaded from
+
+
+# --------------------------------------------------------------------------- score / report
+
+
+@dataclass(frozen=True)
+class Evidence:
+    chunk_id: str
+    text: str
+    score: float
+    location: Location
+    matched_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubMeasureResult:
+    id: str
+    title: str
+    score: float
+    evidenced: bool
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    id: str
+    title: str
+    score: float
+    status: Status
+    evidence: tuple[Evidence, ...]
+    sub_measures: tuple[SubMeasureResult, ...] = ()
+    threshold: Threshold | None = None
+    reason: str = ""  # one Chinese sentence: why this status
+
+
+@dataclass(frozen=True)
+class SetResult:
+    id: str
+    title: str
+    tasks: tuple[TaskResult, ...]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        out = {s: 0 for s in STATUSES}
+        for t in self.tasks:
+            out[t.status] += 1
+        return out
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    path: str
+    sha256: str
+    chars: int
+    chunks: int
+    format: str = ""
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str = ""
+    kind: str = ""  # "sentence-transformers" | "use-m3" | "lexical"
+    fingerprint: str = ""
+    calibration: str = ""  # which calibration file supplied the thresholds
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Report:
+    document: DocumentInfo
+    model: ModelInfo
+    policy_sets: tuple[SetResult, ...]
+    chunks: tuple[Chunk, ...] = ()  # kept for heat maps / section views; not serialised by default
+    align_version: str = ""
+    schema: str = REPORT_SCHEMA
+
+    def task(self, task_id: str) -> TaskResult:
+        for s in self.policy_sets:
+            for t in s.tasks:
+                if t.id == task_id:
+                    return t
+        raise KeyError(task_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``align-report/1`` JSON object (see ``schemas/align-report-1.json``)."""
+
+        def ev(e: Evidence) -> dict[str, Any]:
+            loc = e.location
+            return {
+                "chunk": e.chunk_id,
+                "text": e.text,
+                "score": round(e.score, 4),
+                "location": {
+                    "page": loc.page,
+                    "heading": loc.heading,
+                    "line": loc.line,
+                    "paragraph": loc.paragraph,
+                    "start": loc.start,
+                    "end": loc.end,
+                },
+                "matched_terms": list(e.matched_terms),
+            }
+
+        return {
+            "schema": self.schema,
+            "align_version": self.align_version,
+            "document": asdict(self.document),
+            "model": {
+                "name": self.model.name,
+                "version": self.model.version,
+                "kind": self.model.kind,
+                "fingerprint": self.model.fingerprint,
+                "calibration": self.model.calibration,
+                **self.model.extra,
+            },
+            "policy_sets": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "summary": s.summary,
+                    "tasks": [
+                        {
+                            "id": t.id,
+                            "title": t.title,
+                            "score": round(t.score, 4),
+                            "status": t.status,
+                            "reason": t.reason,
+                            "threshold": asdict(t.threshold) if t.threshold else None,
+                            "evidence": [ev(e) for e in t.evidence],
+                            "sub_measures": [
+                                {
+                                    "id": m.id,
+                                    "title": m.title,
+                                    "score": round(m.score, 4),
+                                    "evidenced": m.evidenced,
+                                    "evidence": [ev(e) for e in m.evidence],
+                                }
+                                for m in t.sub_measures
+                            ],
+                        }
+                        for t in s.tasks
+                    ],
+                }
+                for s in self.policy_sets
+            ],
+        }
