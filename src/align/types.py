@@ -198,6 +198,8 @@ class Report:
     model: ModelInfo
     policy_sets: tuple[SetResult, ...]
     chunks: tuple[Chunk, ...] = ()  # kept for heat maps / section views; not serialised by default
+    # per-chunk task scores, tasks in report order (sets, then tasks) x chunks; for heat maps
+    matrix: tuple[tuple[float, ...], ...] = ()
     align_version: str = ""
     schema: str = REPORT_SCHEMA
 
