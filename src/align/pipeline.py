@@ -1,0 +1,196 @@
+"""Wire the steps: read -> chunk -> embed -> score -> report. The public Python API lives here.
+
+``Scorer`` loads policies, the model and its calibration once, so a batch of plans (or a web
+server) pays for model loading a single time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import __version__
+from .errors import AlignError
+from .types import Document, DocumentInfo, ModelInfo, Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .embed.base import Embedder
+    from .score import Calibration, TaskIndex
+    from .types import PolicySet
+
+
+@dataclass
+class Timings:
+    """Seconds spent per stage, summed over documents (benchmarks read this)."""
+
+    read: float = 0.0
+    chunk: float = 0.0
+    embed: float = 0.0
+    score: float = 0.0
+    setup: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Scorer:
+    def __init__(
+        self,
+        *,
+        policy_files: Sequence[str | Path] = (),
+        set_ids: Sequence[str] | None = None,
+        model: str | None = None,
+        cache: bool = True,
+        progress: bool = False,
+        policy_sets: Sequence[PolicySet] | None = None,
+        embedder: Embedder | None = None,
+        calibration: Calibration | None = None,
+        max_tokens: int | None = None,
+    ):
+        from .policies import load_policies, select_sets
+
+        t0 = time.perf_counter()
+        if policy_sets is None:
+            policy_sets = select_sets(load_policies(policy_files), set_ids)
+        self.policy_sets: list[PolicySet] = list(policy_sets)
+        self.model_name = model
+        self.cache = cache
+        self.progress = progress
+        self._embedder = embedder
+        self._calibration = calibration
+        self._index: TaskIndex | None = None
+        self.max_tokens = max_tokens
+        self.timings = Timings(setup=time.perf_counter() - t0)
+
+    # lazily loaded so that `align policies` or a failing read never loads torch ------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from .embed import get_embedder
+
+            t0 = time.perf_counter()
+            self._embedder = get_embedder(self.model_name, cache=self.cache, progress=self.progress)
+            self.timings.setup += time.perf_counter() - t0
+        return self._embedder
+
+    @property
+    def calibration(self) -> Calibration:
+        if self._calibration is None:
+            from .score import load_calibration
+
+            self._calibration = load_calibration(self.embedder.key)
+        return self._calibration
+
+    @property
+    def index(self) -> TaskIndex:
+        if self._index is None:
+            from .score import build_task_index
+
+            t0 = time.perf_counter()
+            self._index = build_task_index(self.policy_sets, self.embedder, self.calibration)
+            self.timings.setup += time.perf_counter() - t0
+        return self._index
+
+    # ---------------------------------------------------------------------------------------
+    def score_document(self, doc: Document) -> Report:
+        from .chunk import DEFAULT_MAX_TOKENS, chunk_document
+        from .score import decide, score_chunks
+
+        t0 = time.perf_counter()
+        chunks = chunk_document(doc, max_tokens=self.max_tokens or DEFAULT_MAX_TOKENS)
+        t1 = time.perf_counter()
+        self.timings.chunk += t1 - t0
+        index, emb, cal = self.index, self.embedder, self.calibration
+        t1 = time.perf_counter()
+        scores = score_chunks(chunks, index, emb, cal)
+        t2 = time.perf_counter()
+        sets = decide(chunks, self.policy_sets, scores, cal)
+        self.timings.score += time.perf_counter() - t2
+        self.timings.embed += t2 - t1  # embedding dominates score_chunks
+        info = emb.info
+        model = ModelInfo(
+            name=info.name,
+            version=info.version,
+            kind=info.kind,
+            fingerprint=info.fingerprint,
+            calibration=cal.source,
+            extra=dict(info.extra),
+        )
+        return Report(
+            document=DocumentInfo(
+                path=doc.path,
+                sha256=doc.sha256,
+                chars=len(doc.text),
+                chunks=len(chunks),
+                format=doc.format,
+                encoding=doc.encoding,
+            ),
+            model=model,
+            policy_sets=sets,
+            chunks=tuple(chunks),
+            matrix=tuple(tuple(round(float(x), 4) for x in row) for row in scores.task),
+            align_version=__version__,
+        )
+
+    def score_path(self, path: str | Path, *, encoding: str | None = None) -> Report:
+        from .read import read_document
+
+        t0 = time.perf_counter()
+        doc = read_document(path, encoding=encoding)
+        self.timings.read += time.perf_counter() - t0
+        return self.score_document(doc)
+
+    def score_bytes(self, data: bytes, name: str) -> Report:
+        from .read import read_bytes
+
+        t0 = time.perf_counter()
+        doc = read_bytes(data, name)
+        self.timings.read += time.perf_counter() - t0
+        return self.score_document(doc)
+
+    def score_paths(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        encoding: str | None = None,
+        on_progress: Callable[[int, int, str], None] | None = None,
+    ) -> list[Report | AlignError]:
+        """One entry per plan (directories expanded); a bad file becomes its error, in place,
+        and the others are still scored."""
+        from .read import collect_inputs
+
+        files, errors = collect_inputs(paths)
+        out: list[Report | AlignError] = list(errors)
+        for i, f in enumerate(files):
+            if on_progress:
+                on_progress(i, len(files), str(f))
+            try:
+                out.append(self.score_path(f, encoding=encoding))
+            except AlignError as e:
+                out.append(e)
+        if on_progress:
+            on_progress(len(files), len(files), "")
+        return out
+
+
+def score(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    policy_files: Sequence[str | Path] = (),
+    set_ids: Sequence[str] | None = None,
+    model: str | None = None,
+    cache: bool = True,
+    encoding: str | None = None,
+) -> Report | list[Report]:
+    """Score one plan (returns a Report) or several (returns a list). Raises AlignError on the
+    first file that cannot be read; use ``Scorer.score_paths`` to collect errors instead."""
+    single = isinstance(paths, (str, os.PathLike))
+    scorer = Scorer(policy_files=policy_files, set_ids=set_ids, model=model, cache=cache)
+    results = scorer.score_paths([paths] if single else list(paths), encoding=encoding)  # type: ignore[list-item]
+    for r in results:
+        if isinstance(r, AlignError):
+            raise r
+    reports = [r for r in results if isinstance(r, Report)]
+    return reports[0] if single and len(reports) == 1 else reports

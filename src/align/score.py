@@ -1,0 +1,386 @@
+"""Score plan chunks against policy tasks and decide, per task, covered / partial / missing.
+
+How a score is made (the "why" behind the numbers):
+
+1. Each task is read in several *views*: its main text (title + matching description), and each
+   sub-measure. Views are embedded as queries (``query: `` for e5), chunks as passages.
+2. Raw similarities are not comparable between tasks or models: multilingual-e5 puts almost every
+   pair of education texts between 0.85 and 0.92, and a broad task (立德树人) sits high against any
+   school text. So every view's raw similarity is *standardised* against that view's own null
+   distribution: its similarities to a background of plan passages that are NOT about the task
+   (``calibration/background.jsonl``). A score of 2.0 means "two standard deviations above what
+   this task typically gets from unrelated plan text", whatever the model or the task.
+3. A dense signal (embeddings) and a lexical signal (jieba terms weighted by IDF) are standardised
+   the same way and combined with weights calibrated per model.
+4. A task's document score is its best chunk's score; thresholds (calibrated per model, with
+   stricter ones for broad tasks, overridable per task in the policy file) turn it into a status.
+
+Everything here is numpy on small matrices; the model does the heavy lifting elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ModelError
+from .types import (
+    Chunk,
+    Evidence,
+    PolicySet,
+    SetResult,
+    Status,
+    SubMeasureResult,
+    Task,
+    TaskResult,
+    Threshold,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from .embed.base import Embedder
+
+CALIBRATION_DIR = Path(__file__).parent / "calibration"
+BACKGROUND_FILE = CALIBRATION_DIR / "background.jsonl"
+MAX_EVIDENCE = 3
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Per-model scoring parameters, written by ``scripts/calibrate.py`` (never hand-tuned here)."""
+
+    key: str
+    dense_weight: float
+    lexical_weight: float
+    covered: float
+    partial: float
+    sub_measure: float
+    broad: Threshold | None = None
+    tasks: dict[str, Threshold] = field(default_factory=dict)
+    heading_context: bool = True
+    sub_view_weight: float = 0.0
+    negative_penalty: float = 1.0
+    source: str = ""
+
+    def threshold_for(self, task: Task) -> Threshold:
+        if task.threshold is not None:  # the policy file has the last word
+            return task.threshold
+        if task.id in self.tasks:
+            return self.tasks[task.id]
+        if task.broad and self.broad is not None:
+            return self.broad
+        return Threshold(covered=self.covered, partial=self.partial)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "") -> Calibration:
+        th = data["thresholds"]
+        broad = th.get("broad")
+        return cls(
+            key=data["model"],
+            dense_weight=float(data["weights"]["dense"]),
+            lexical_weight=float(data["weights"]["lexical"]),
+            covered=float(th["covered"]),
+            partial=float(th["partial"]),
+            sub_measure=float(th["sub_measure"]),
+            broad=Threshold(**broad) if broad else None,
+            tasks={k: Threshold(**v) for k, v in th.get("tasks", {}).items()},
+            heading_context=bool(data.get("heading_context", True)),
+            sub_view_weight=float(data.get("sub_view_weight", 0.0)),
+            negative_penalty=float(data.get("negative_penalty", 1.0)),
+            source=source,
+        )
+
+
+def calibration_path(key: str) -> Path:
+    return CALIBRATION_DIR / f"{key}.json"
+
+
+def load_calibration(key: str) -> Calibration:
+    """The shipped calibration for a model key; unknown models (``custom``) use the e5 one's
+    *shape* only if nothing better exists, and say so in the report."""
+    path = calibration_path(key)
+    if not path.exists():
+        path = calibration_path("custom")
+    if not path.exists():
+        raise ModelError(f"没有模型 {key} 的校准文件 {path} (no calibration for this model)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Calibration.from_dict(data, source=path.name)
+    except (KeyError, ValueError, TypeError) as e:
+        raise ModelError(f"校准文件格式错误：{e} (invalid calibration file)", path=str(path)) from None
+
+
+# --------------------------------------------------------------------------- background
+
+
+@dataclass(frozen=True)
+class BackgroundPassage:
+    text: str
+    labels: frozenset[str]
+
+
+@cache
+def load_background(path: Path = BACKGROUND_FILE) -> tuple[BackgroundPassage, ...]:
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                d = json.loads(line)
+                out.append(BackgroundPassage(d["text"], frozenset(d.get("labels", ()))))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- task views
+
+
+def task_main_text(task: Task) -> str:
+    return f"{task.title}。{task.description}".strip()
+
+
+def sub_measure_text(task: Task, i: int) -> str:
+    m = task.sub_measures[i]
+    return f"{task.title}：{m.title}。{m.description}".strip("。 ") + "。"
+
+
+def lexical_query(task: Task) -> str:
+    """The bag of words the lexical signal looks for: title, aliases and key terms."""
+    return " ".join([task.title, *task.aliases, *task.terms, *task.terms])
+
+
+def chunk_embed_text(chunk: Chunk, heading_context: bool) -> str:
+    """What the model sees for a chunk: the innermost heading gives a short paragraph its topic."""
+    if heading_context and chunk.heading_path:
+        head = chunk.heading_path[-1]
+        if head and not chunk.text.startswith(head):
+            return f"{head}：{chunk.text}"
+    return chunk.text
+
+
+@dataclass
+class _View:
+    task_index: int
+    sub_index: int | None  # None for the task's main view
+    text: str
+
+
+@dataclass
+class TaskIndex:
+    """Everything about the tasks that does not depend on the document, computed once."""
+
+    tasks: list[Task]
+    views: list[_View]
+    dense_q: np.ndarray | None  # (n_views, dim)
+    lex_q: list[str]  # per task
+    dense_mu: np.ndarray  # per view
+    dense_sd: np.ndarray
+    lex_mu: np.ndarray  # per task
+    lex_sd: np.ndarray
+
+
+def _null_stats(sims: np.ndarray, exclude: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean/sd of each row over background passages not labelled with that row's task."""
+    import numpy as np
+
+    mu = np.zeros(sims.shape[0], dtype=np.float64)
+    sd = np.ones(sims.shape[0], dtype=np.float64)
+    for i in range(sims.shape[0]):
+        row = sims[i][~exclude[i]] if exclude[i].any() else sims[i]
+        if row.size >= 2:
+            mu[i] = float(row.mean())
+            sd[i] = max(float(row.std()), 1e-6)
+    return mu, sd
+
+
+def build_task_index(
+    policy_sets: Sequence[PolicySet], embedder: Embedder, calibration: Calibration
+) -> TaskIndex:
+    import numpy as np
+
+    from .embed.lexical import lexical_scores
+
+    tasks = [t for s in policy_sets for t in s.tasks]
+    views: list[_View] = []
+    for ti, t in enumerate(tasks):
+        views.append(_View(ti, None, task_main_text(t)))
+        for si in range(len(t.sub_measures)):
+            views.append(_View(ti, si, sub_measure_text(t, si)))
+    lex_q = [lexical_query(t) for t in tasks]
+
+    bg = load_background()
+    bg_text = [b.text for b in bg]
+    own = np.array([[t.id in b.labels for b in bg] for t in tasks], dtype=bool)  # (tasks, bg)
+
+    dense_q = None
+    dense_mu = np.zeros(len(views))
+    dense_sd = np.ones(len(views))
+    if embedder.dense:
+        dense_q = embedder.encode_queries([v.text for v in views])
+        bg_vec = embedder.encode_passages(bg_text)
+        sims = dense_q @ bg_vec.T
+        dense_mu, dense_sd = _null_stats(sims, [own[v.task_index] for v in views])
+    lex = lexical_scores(lex_q, bg_text)
+    lex_mu, lex_sd = _null_stats(lex, list(own))
+    return TaskIndex(tasks, views, dense_q, lex_q, dense_mu, dense_sd, lex_mu, lex_sd)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+@dataclass
+class ChunkScores:
+    """Standardised scores, tasks x chunks (and sub-measure views x chunks)."""
+
+    task: np.ndarray  # (n_tasks, n_chunks) combined score used for status and evidence
+    sub: dict[tuple[int, int], np.ndarray]  # (task, sub) -> (n_chunks,)
+
+
+def score_chunks(
+    chunks: Sequence[Chunk], index: TaskIndex, embedder: Embedder, calibration: Calibration
+) -> ChunkScores:
+    import numpy as np
+
+    from .embed.lexical import lexical_scores
+
+    n_t, n_c = len(index.tasks), len(chunks)
+    if n_c == 0:
+        return ChunkScores(np.zeros((n_t, 0)), {})
+    texts = [chunk_embed_text(c, calibration.heading_context) for c in chunks]
+    lex = lexical_scores(index.lex_q, texts)
+    z_lex = (lex - index.lex_mu[:, None]) / index.lex_sd[:, None]
+
+    wd, wl = calibration.dense_weight, calibration.lexical_weight
+    sub: dict[tuple[int, int], np.ndarray] = {}
+    if embedder.dense and index.dense_q is not None and wd > 0:
+        vec = embedder.encode_passages(texts)
+        z_dense_all = (index.dense_q @ vec.T - index.dense_mu[:, None]) / index.dense_sd[:, None]
+        main = np.empty((n_t, n_c))
+        best_sub = np.full((n_t, n_c), -np.inf)
+        for vi, v in enumerate(index.views):
+            if v.sub_index is None:
+                main[v.task_index] = z_dense_all[vi]
+            else:
+                best_sub[v.task_index] = np.maximum(best_sub[v.task_index], z_dense_all[vi])
+                sub[(v.task_index, v.sub_index)] = (
+                    wd * z_dense_all[vi] + wl * z_lex[v.task_index]
+                ) / (wd + wl)
+        sw = calibration.sub_view_weight
+        has_sub = np.isfinite(best_sub[:, :1]).ravel()
+        dense = main.copy()
+        if sw > 0:
+            dense[has_sub] = (1 - sw) * main[has_sub] + sw * best_sub[has_sub]
+        combined = (wd * dense + wl * z_lex) / (wd + wl)
+    else:
+        combined = z_lex
+        for vi, v in enumerate(index.views):
+            if v.sub_index is not None:
+                sub[(v.task_index, v.sub_index)] = z_lex[v.task_index]
+
+    if calibration.negative_penalty:
+        for ti, t in enumerate(index.tasks):
+            if not t.negative_terms:
+                continue
+            for ci, c in enumerate(chunks):
+                if any(n in c.text for n in t.negative_terms) and not any(
+                    term in c.text for term in t.terms
+                ):
+                    combined[ti, ci] -= calibration.negative_penalty
+    return ChunkScores(combined, sub)
+
+
+def _status(score: float, th: Threshold) -> Status:
+    if score >= th.covered:
+        return "covered"
+    if score >= th.partial:
+        return "partial"
+    return "missing"
+
+
+def _reason(status: Status, score: float, th: Threshold, n_evidence: int) -> str:
+    if status == "covered":
+        return f"最佳证据得分 {score:.2f} ≥ 覆盖阈值 {th.covered:.2f}，共 {n_evidence} 段相关内容。"
+    if status == "partial":
+        return (
+            f"最佳证据得分 {score:.2f} 介于部分覆盖阈值 {th.partial:.2f} 与覆盖阈值 "
+            f"{th.covered:.2f} 之间：有所涉及，但论述不充分。"
+        )
+    return f"最佳得分 {score:.2f} 低于部分覆盖阈值 {th.partial:.2f}：未找到足够证据。"
+
+
+def _evidence(
+    chunks: Sequence[Chunk], row: np.ndarray, floor: float, terms: Sequence[str], k: int
+) -> tuple[Evidence, ...]:
+    import numpy as np
+
+    from .embed.lexical import matched_terms
+
+    order = np.argsort(-row, kind="stable")[:k]
+    out = []
+    for ci in order:
+        if row[ci] < floor:
+            break
+        c = chunks[int(ci)]
+        out.append(
+            Evidence(
+                chunk_id=c.id,
+                text=c.text,
+                score=float(row[ci]),
+                location=c.location,
+                matched_terms=tuple(matched_terms(terms, c.text)),
+            )
+        )
+    return tuple(out)
+
+
+def decide(
+    chunks: Sequence[Chunk],
+    policy_sets: Sequence[PolicySet],
+    scores: ChunkScores,
+    calibration: Calibration,
+) -> tuple[SetResult, ...]:
+    """Turn the score matrix into per-task results with evidence and sub-measure coverage."""
+    results: list[SetResult] = []
+    ti = 0
+    for s in policy_sets:
+        task_results = []
+        for t in s.tasks:
+            row = scores.task[ti]
+            best = float(row.max()) if row.size else float("-inf")
+            th = calibration.threshold_for(t)
+            status = _status(best, th)
+            terms = [*t.terms, *t.aliases]
+            ev = _evidence(chunks, row, th.partial, terms, MAX_EVIDENCE)
+            subs = []
+            for si, m in enumerate(t.sub_measures):
+                srow = scores.sub.get((ti, si))
+                if srow is None or srow.size == 0:
+                    subs.append(SubMeasureResult(m.id, m.title, float("-inf"), False))
+                    continue
+                sbest = float(srow.max())
+                sev = _evidence(chunks, srow, calibration.sub_measure, [*m.terms, *terms], 1)
+                subs.append(
+                    SubMeasureResult(m.id, m.title, sbest, sbest >= calibration.sub_measure, sev)
+                )
+            finite = best if best != float("-inf") else 0.0
+            task_results.append(
+                TaskResult(
+                    id=t.id,
+                    title=t.title,
+                    score=finite,
+                    status=status,
+                    evidence=ev,
+                    sub_measures=tuple(subs),
+                    threshold=th,
+                    reason=_reason(status, finite, th, len(ev)),
+                )
+            )
+            ti += 1
+        results.append(SetResult(s.id, s.title, tuple(task_results)))
+    return tuple(results)
