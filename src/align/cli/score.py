@@ -1,5 +1,187 @@
-"""`align score` commands."""
+"""`align score` and `align explain`."""
 
 from __future__ import annotations
 
-from ._app import app  # noqa: F401
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ._app import app
+from ._common import (
+    EncodingOption,
+    ModelOption,
+    NoCacheOption,
+    OutputOption,
+    PolicyOption,
+    SetOption,
+    err_console,
+    handle_errors,
+    print_error,
+    write_output,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..pipeline import Scorer
+    from ..types import Report
+
+SCORE_FORMATS = ("table", "json", "jsonl", "markdown", "html")
+
+
+def make_scorer(
+    policy: list[Path] | None,
+    sets: list[str] | None,
+    model: str | None,
+    no_cache: bool,
+    progress: bool = True,
+) -> Scorer:
+    from ..pipeline import Scorer
+
+    return Scorer(
+        policy_files=policy or (),
+        set_ids=sets or None,
+        model=model,
+        cache=not no_cache,
+        progress=progress,
+    )
+
+
+def score_with_progress(
+    scorer: Scorer, paths: list[Path], encoding: str | None
+) -> tuple[list[Report], int]:
+    """Score every plan, printing one error line per bad file; returns reports and #failures."""
+    from ..errors import AlignError
+    from ..types import Report
+
+    console = err_console()
+    show = console.is_terminal
+    if show:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        progress = Progress(
+            TextColumn("[bold]评分 scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=True,
+        )
+        task_id = progress.add_task("", total=None)
+
+        def on_progress(i: int, n: int, name: str) -> None:
+            progress.update(task_id, completed=i, total=n, description=Path(name).name if name else "")
+
+        with progress:
+            results = scorer.score_paths(paths, encoding=encoding, on_progress=on_progress)
+    else:
+        results = scorer.score_paths(paths, encoding=encoding)
+    reports: list[Report] = []
+    failures = 0
+    for r in results:
+        if isinstance(r, AlignError):
+            print_error(r)
+            failures += 1
+        else:
+            reports.append(r)
+    return reports, failures
+
+
+@app.command()
+@handle_errors
+def score(
+    paths: list[Path] = typer.Argument(..., help="规划文件或目录。Plan files or directories."),
+    policy: list[Path] = PolicyOption,
+    sets: list[str] = SetOption,
+    model: str = ModelOption,
+    fmt: str = typer.Option(
+        "table",
+        "--format",
+        "-f",
+        help="输出格式 Output format: table | json | jsonl | markdown | html.",
+    ),
+    output: Path = OutputOption,
+    no_cache: bool = NoCacheOption,
+    encoding: str = EncodingOption,
+) -> None:
+    """对照政策任务为规划评分。Score plans against the policy tasks (coverage report with evidence)."""
+    from ..errors import AlignError
+    from ..report import get_formatter
+
+    if fmt not in SCORE_FORMATS:
+        raise AlignError(f"未知的输出格式 {fmt!r}，可选：{' | '.join(SCORE_FORMATS)} (unknown format)")
+    scorer = make_scorer(policy, sets, model, no_cache)
+    reports, failures = score_with_progress(scorer, paths, encoding)
+    if reports:
+        formatter = get_formatter(fmt)
+        if fmt == "table" and output is None:
+            from rich.console import Console
+
+            formatter.render(reports, Console(highlight=False))  # type: ignore[attr-defined]
+        else:
+            write_output(formatter.format(reports), output)
+    if failures:
+        raise typer.Exit(2)
+
+
+@app.command()
+@handle_errors
+def explain(
+    path: Path = typer.Argument(..., help="规划文件。A plan file."),
+    task_id: str = typer.Argument(..., help="任务编号，如 tzpy-04。Task id, e.g. tzpy-04."),
+    policy: list[Path] = PolicyOption,
+    model: str = ModelOption,
+    top: int = typer.Option(8, "--top", "-n", help="显示前 N 段证据。Show the top N passages."),
+    no_cache: bool = NoCacheOption,
+    encoding: str = EncodingOption,
+) -> None:
+    """解释某项任务的得分与证据。Explain one task's status: ranked evidence and thresholds."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..embed.lexical import matched_terms
+    from ..errors import AlignError
+    from ..report._common import STATUS_STYLE, status_text
+
+    scorer = make_scorer(policy, None, model, no_cache)
+    tasks = {t.id: t for s in scorer.policy_sets for t in s.tasks}
+    if task_id not in tasks:
+        raise AlignError(f"没有编号为 {task_id} 的任务 (unknown task id); 可用：{', '.join(tasks)}")
+    report = scorer.score_path(path, encoding=encoding)
+    task = tasks[task_id]
+    result = report.task(task_id)
+    order = [t.id for s in report.policy_sets for t in s.tasks]
+    row = report.matrix[order.index(task_id)] if report.matrix else ()
+    ranked = sorted(range(len(row)), key=lambda i: -row[i])[:top]
+
+    con = Console(highlight=False)
+    con.print(Text.assemble((f"{task.id} {task.title}", "bold"), f"  （{report.document.path}）"))
+    con.print(Text(status_text(result.status), style=STATUS_STYLE[result.status]), result.reason)
+    th = result.threshold
+    if th:
+        con.print(f"阈值 thresholds：覆盖 covered ≥ {th.covered:.2f}，部分覆盖 partial ≥ {th.partial:.2f}"
+                  f"（校准 {report.model.calibration}，模型 {report.model.name}）")
+    terms = [*task.terms, *task.aliases]
+    table = Table(show_lines=True)
+    table.add_column("#", no_wrap=True)
+    table.add_column("得分", no_wrap=True)
+    table.add_column("位置", max_width=18)
+    table.add_column("段落（命中词高亮）", ratio=1)
+    for rank, ci in enumerate(ranked, 1):
+        chunk = report.chunks[ci]
+        text = Text(chunk.text)
+        hits = matched_terms(terms, chunk.text)
+        for term in hits:
+            text.highlight_words([term], style="bold reverse")
+        mark = "✔" if th and row[ci] >= th.covered else ("◐" if th and row[ci] >= th.partial else " ")
+        table.add_row(f"{rank}{mark}", f"{row[ci]:.2f}", chunk.location.label(), text)
+    con.print(table)
+    if result.sub_measures:
+        con.print("[bold]具体举措 sub-measures[/bold]")
+        for m in result.sub_measures:
+            flag = "✔ 有证据" if m.evidenced else "✘ 无证据"
+            where = f"（{m.evidence[0].location.label()}）" if m.evidence else ""
+            con.print(f"  {flag}  {m.title}  得分 {m.score:.2f}{where}")
+    if not sys.stdout.isatty():
+        sys.stdout.flush()

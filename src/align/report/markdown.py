@@ -1,0 +1,47 @@
+"""Markdown for pasting into a review, a pull request or a GitHub job summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..types import Report
+from ._common import STATUS_LABEL, STATUS_SYMBOL, missing_sub_measures, snippet, summary_line
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+class MarkdownFormatter:
+    name = "markdown"
+
+    def format(self, reports: Sequence[Report]) -> str:
+        out: list[str] = []
+        for r in reports:
+            out.append(f"## 政策对标报告：`{r.document.path}`\n")
+            out.append(
+                f"模型 {r.model.name} {r.model.version} · {r.document.chars} 字 · "
+                f"{r.document.chunks} 个片段 · align {r.align_version}\n"
+            )
+            for s in r.policy_sets:
+                out.append(f"### {s.title}（`{s.id}`）\n")
+                out.append(f"{summary_line(s)}\n")
+                out.append("| 任务 | 名称 | 状态 | 得分 | 最佳证据 | 位置 |")
+                out.append("|---|---|---|---:|---|---|")
+                for t in s.tasks:
+                    ev = t.evidence[0] if t.evidence else None
+                    out.append(
+                        f"| `{t.id}` | {_cell(t.title)} | {STATUS_SYMBOL[t.status]} "
+                        f"{STATUS_LABEL[t.status]} | {t.score:.2f} | "
+                        f"{_cell(snippet(ev.text, 50)) if ev else '—'} | "
+                        f"{_cell(ev.location.label()) if ev else ''} |"
+                    )
+                out.append("")
+                gaps = [(t, missing_sub_measures(t)) for t in s.tasks if t.status != "missing"]
+                gaps = [(t, m) for t, m in gaps if m]
+                if gaps:
+                    out.append("<details><summary>缺少证据的具体举措</summary>\n")
+                    for t, miss in gaps:
+                        out.append(f"- `{t.id}` {t.title}：" + "；".join(miss))
+                    out.append("\n</details>\n")
+        return "\n".join(out)
