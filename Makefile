@@ -1,0 +1,42 @@
+# Two entry points for a fresh machine (see README):
+#   make demo   install everything into .venv and score the bundled example plan
+#   make test   install everything (with test tools) and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: demo test install lint bench eval calibrate
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# CPU torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/align score examples/plan.txt
+
+# Headless Chromium for the browser test comes from Debian (installed when running as root).
+test: install
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || true
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests scripts benchmarks
+
+eval: install
+	$(BIN)/python scripts/evaluate.py
+
+calibrate: install
+	$(BIN)/python scripts/calibrate.py --model e5-small
+	$(BIN)/python scripts/calibrate.py --model use-m3
+	$(BIN)/python scripts/calibrate.py --model lexical
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
