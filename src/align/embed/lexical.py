@@ -1,0 +1,241 @@
+"""The lexical signal: jieba words weighted by IDF, compared by cosine.
+
+Dense models miss exact policy vocabulary (1+X证书, 双高计划) and lexical matching misses
+paraphrase; the two are complementary (see docs/models.md), so the scorer combines them, and
+``--model lexical`` runs on this alone without torch.
+
+IDF comes from jieba's bundled table (a large general corpus), never from the passages being
+scored: a plan scored paragraph by paragraph, or a single short text, has one to three
+"documents", where corpus IDF collapses to nothing and scores stop being comparable across
+documents. With a fixed IDF a passage's score depends only on the passage and the query.
+
+TF-IDF cosine rather than BM25: cosine is bounded (0..1) and needs no corpus statistics (BM25
+needs the average passage length of the corpus at hand), which is what makes scores of different
+plans comparable and thresholds calibratable.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..types import ModelInfo
+from .base import Embedder, file_digest, fingerprint_of
+
+LEXICAL_KEY = "lexical"
+
+# Function words and policy boilerplate that say nothing about which task a passage serves.
+STOPWORDS = frozenset(
+    """
+    的 了 和 与 及 或 等 在 是 为 对 中 上 下 把 被 将 从 由 于 向 以 之 其 并 而 也 都 又 就 还 各 该
+    此 这 那 其中 我 我们 你 他 它 她 有 着 过 个 每 所 则 即 如 若 但 因 因此 所以 以及 或者 并且 而且
+    以上 以下 之一 通过 按照 根据 围绕 进行 开展 实施 推进 推动 加强 加快 强化 完善 健全 建立 坚持
+    不断 积极 切实 全面 深入 进一步 大力 着力 努力 认真 有效 充分 更加 相关 有关 主要 重要 重点 工作
+    方面 问题 情况 要求 方式 提高 提升 促进 实现 形成 做好 抓好 注重 一批 一个 若干 以上 年 月 日
+    """.split()
+)
+_FUNCTION_CHARS = frozenset(
+    "的了和与及或等在是为对中上下把被将从由于向以之其并而也都又就还各该此这那个着过每所则即如若但因"
+)
+_WORD = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+_DIGITS = re.compile(r"^[\d.%％]+$")
+_PLUS_TERM = re.compile(r"[0-9a-z]+(?:\+[0-9a-z]+)+")  # 1+x, which jieba cuts into 1 / + / x
+
+_lock = threading.Lock()
+_ready = False
+_idf: dict[str, float] | None = None
+_idf_median = 10.0
+
+
+def _jieba():
+    """jieba with its dictionary loaded once and quietly (it logs to stderr by default)."""
+    global _ready
+    import jieba
+
+    if not _ready:
+        with _lock:
+            if not _ready:
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _ready = True
+    return jieba
+
+
+def _idf_table() -> tuple[dict[str, float], float]:
+    """jieba's bundled IDF table (jieba/analyse/idf.txt): word -> idf, plus the median for
+    unknown words, exactly as jieba.analyse uses it."""
+    global _idf, _idf_median
+    if _idf is None:
+        with _lock:
+            if _idf is None:
+                table: dict[str, float] = {}
+                with open(_idf_path(), encoding="utf-8") as f:
+                    for line in f:
+                        word, _, val = line.strip().rpartition(" ")
+                        if word:
+                            table[word] = float(val)
+                vals = sorted(table.values())
+                _idf_median = vals[len(vals) // 2] if vals else 10.0
+                _idf = table
+    return _idf, _idf_median
+
+
+def _idf_path() -> str:
+    import jieba
+
+    return os.path.join(os.path.dirname(jieba.__file__), "analyse", "idf.txt")
+
+
+def _keep(tok: str) -> bool:
+    if not tok or tok in STOPWORDS or _DIGITS.match(tok):
+        return False
+    if not _WORD.search(tok):  # punctuation, spaces, symbols
+        return False
+    if len(tok) == 1 and (tok in _FUNCTION_CHARS or tok.isascii()):
+        return False
+    return True
+
+
+def tokenize(text: str) -> list[str]:
+    """Words of ``text`` for matching: jieba's search-mode cut (a compound such as 校企合作 also
+    yields 校企 and 合作, so 校企深度合作 still matches), lowercased and NFKC-normalised
+    (full-width Ｘ -> x), without punctuation, stopwords or single-character function words."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    jieba = _jieba()
+    toks = [t for t in (w.strip() for w in jieba.cut_for_search(text, HMM=True)) if _keep(t)]
+    toks.extend(_PLUS_TERM.findall(text))
+    return toks
+
+
+def _weights(tokens: Sequence[str]) -> dict[str, float]:
+    """Sublinear TF x IDF: repeating a word helps, but less and less."""
+    idf, median = _idf_table()
+    return {w: (1.0 + math.log(n)) * idf.get(w, median) for w, n in Counter(tokens).items()}
+
+
+def lexical_scores(
+    queries: Sequence[str],
+    passages: Sequence[str],
+    *,
+    query_weights: Sequence[dict[str, float]] | None = None,
+) -> np.ndarray:
+    """Cosine of TF-IDF vectors, shape (len(queries), len(passages)), values in [0, 1].
+
+    ``query_weights[i]`` maps terms to multipliers for query ``i`` (e.g. 2.0 for a task's key
+    terms, 0 to ignore a word); a term absent from the query text is added with that weight.
+    Multi-word terms are tokenised the same way as the text.
+    """
+    if query_weights is not None and len(query_weights) != len(queries):
+        raise ValueError("query_weights must have one dict per query")
+    qvecs: list[dict[str, float]] = []
+    for i, q in enumerate(queries):
+        vec = _weights(tokenize(q))
+        if query_weights is not None:
+            idf, median = _idf_table()
+            for term, mult in query_weights[i].items():
+                for tok in set(tokenize(term)):
+                    vec[tok] = vec.get(tok, idf.get(tok, median)) * float(mult)
+        qvecs.append(vec)
+    out = np.zeros((len(queries), len(passages)), dtype=np.float32)
+    if not queries or not passages:
+        return out
+    vocab: dict[str, int] = {}
+    for vec in qvecs:
+        for w in vec:
+            vocab.setdefault(w, len(vocab))
+    if not vocab:
+        return out
+    q = np.zeros((len(queries), len(vocab)), dtype=np.float64)
+    for i, vec in enumerate(qvecs):
+        for w, x in vec.items():
+            q[i, vocab[w]] = x
+    # Only the query vocabulary matters for the dot product; the passage's norm needs all words.
+    p = np.zeros((len(passages), len(vocab)), dtype=np.float64)
+    pnorm = np.zeros(len(passages), dtype=np.float64)
+    for j, text in enumerate(passages):
+        vec = _weights(tokenize(text))
+        pnorm[j] = math.sqrt(sum(x * x for x in vec.values()))
+        for w, x in vec.items():
+            k = vocab.get(w)
+            if k is not None:
+                p[j, k] = x
+    qnorm = np.linalg.norm(q, axis=1)
+    sims = (q @ p.T) / np.outer(np.where(qnorm > 0, qnorm, 1.0), np.where(pnorm > 0, pnorm, 1.0))
+    out[:] = np.clip(sims, 0.0, 1.0)
+    return out
+
+
+def matched_terms(query_terms: Sequence[str], text: str) -> list[str]:
+    """The key terms of a task that occur in ``text``, in the task's order, for highlighting.
+
+    A term counts when it occurs verbatim (after NFKC and lowercasing, so 1+X and １＋ｘ agree)
+    or when every word of it occurs in the text (校企合作 in 校企深度合作).
+    """
+    norm = unicodedata.normalize("NFKC", text).lower()
+    compact = re.sub(r"\s+", "", norm)
+    words: set[str] | None = None
+    out: list[str] = []
+    for term in query_terms:
+        t = unicodedata.normalize("NFKC", term).lower().strip()
+        if not t or term in out:
+            continue
+        if t in norm or re.sub(r"\s+", "", t) in compact:
+            out.append(term)
+            continue
+        parts = _plain_cut(t)
+        if len(parts) > 1:
+            if words is None:
+                words = set(_plain_cut(norm))
+            if all(w in words for w in parts):
+                out.append(term)
+    return out
+
+
+def _plain_cut(text: str) -> list[str]:
+    jieba = _jieba()
+    return [w for w in (x.strip() for x in jieba.cut(text, HMM=True)) if _keep(w)]
+
+
+class LexicalEmbedder(Embedder):
+    """``--model lexical``: no vectors at all; the scorer calls ``lexical_scores`` directly."""
+
+    key = LEXICAL_KEY
+    dense = False
+
+    def __init__(self, *, cache=None, progress: bool = False):
+        import jieba
+
+        version = getattr(jieba, "__version__", "")
+        info = ModelInfo(
+            name=LEXICAL_KEY,
+            version=f"jieba=={version}",
+            kind="lexical",
+            fingerprint=fingerprint_of(LEXICAL_KEY, version, _idf_digest()),
+        )
+        super().__init__(info, cache=None, progress=progress)
+
+    @property
+    def dim(self) -> int:
+        return 0
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError(
+            "LexicalEmbedder has no vectors (dense=False): use embed.lexical.lexical_scores"
+        )
+
+
+def _idf_digest() -> str:
+    from pathlib import Path
+
+    try:
+        return file_digest(Path(_idf_path()))
+    except OSError:
+        return ""
