@@ -1,5 +1,83 @@
-"""`align policies` commands."""
+"""`align policies`: list the policy sets and tasks a plan would be checked against.
+
+Useful on its own to validate a user's policy file before scoring with it: loading runs the full
+validation, so a broken file fails here with the same one-line error.
+"""
 
 from __future__ import annotations
 
-from ._app import app  # noqa: F401
+import json
+from pathlib import Path
+
+import typer
+
+from ._app import app
+from ._common import OutputOption, PolicyOption, SetOption, handle_errors, write_output
+
+_FORMATS = ("table", "json")
+
+
+def _short_terms(terms: tuple[str, ...], limit: int = 3) -> str:
+    shown = "、".join(terms[:limit])
+    return shown + ("…" if len(terms) > limit else "")
+
+
+@app.command("policies")
+@handle_errors
+def policies_cmd(
+    policy: list[Path] | None = PolicyOption,
+    set_ids: list[str] | None = SetOption,
+    fmt: str = typer.Option(
+        "table", "--format", "-f", help="输出格式：table 或 json。Output format: table or json."
+    ),
+    output: Path | None = OutputOption,
+) -> None:
+    """列出政策集及其任务。List the policy sets and their tasks (built-in plus --policy files)."""
+    from ..errors import InputError
+    from ..policies import load_policies, policies_to_dict, select_sets
+
+    fmt = fmt.strip().lower()
+    if fmt not in _FORMATS:
+        raise InputError(f'未知的输出格式 "{fmt}"，可用：table、json (unknown --format)')
+    sets = select_sets(load_policies(policy or ()), set_ids)
+
+    if fmt == "json":
+        write_output(json.dumps(policies_to_dict(sets), ensure_ascii=False, indent=2), output)
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    if output is None:
+        console = Console(highlight=False)
+    else:  # render into a buffer at a fixed width, then write the plain text to the file
+        import io
+
+        console = Console(file=io.StringIO(), record=True, highlight=False, width=100)
+    for s in sets:
+        meta = " · ".join(x for x in (s.issuer, s.number, s.date) if x)
+        table = Table(
+            title=f"[bold]{s.title}[/bold]  ({s.id})",
+            caption=f"{meta}\n{s.path}",
+            caption_justify="left",
+            show_lines=False,
+            expand=False,
+        )
+        table.add_column("任务 id", no_wrap=True, style="cyan")
+        table.add_column("官方标题 official title", overflow="fold", min_width=16)
+        table.add_column("子项", justify="right", no_wrap=True)
+        show_terms = console.width >= 80  # too cramped below that: titles matter more
+        if show_terms:
+            table.add_column("关键词 key terms", overflow="ellipsis", no_wrap=True, max_width=34)
+        for t in s.tasks:
+            row = [t.id + (" *" if t.broad else ""), t.title, str(len(t.sub_measures))]
+            table.add_row(*row, *([_short_terms(t.terms)] if show_terms else []))
+        console.print(table)
+        console.print()
+    n_tasks = sum(len(s.tasks) for s in sets)
+    console.print(
+        f"共 {len(sets)} 个政策集、{n_tasks} 项任务；* 宽泛任务（阈值更严）. "
+        f"{len(sets)} sets, {n_tasks} tasks; * = broad task."
+    )
+    if output is not None:
+        write_output(console.export_text(), output)
