@@ -1,5 +1,263 @@
-"""`align check` commands."""
+"""`align check`, `align baseline` and `align diff`: the CI gate for plan drafts.
+
+Exit codes: 0 passed, 1 a rule failed (or a task regressed against the baseline), 2 input,
+configuration or usage error. Heavy modules load inside the command bodies.
+"""
 
 from __future__ import annotations
 
-from ._app import app  # noqa: F401
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ._app import app
+from ._common import (
+    EXIT_INPUT,
+    EncodingOption,
+    ModelOption,
+    NoCacheOption,
+    OutputOption,
+    PolicyOption,
+    SetOption,
+    handle_errors,
+    print_error,
+    warn,
+    write_output,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..config import AlignConfig
+    from ..errors import AlignError
+    from ..pipeline import Scorer
+    from ..types import Report
+
+CHECK_FORMAT_NAMES = ("text", "github", "sarif", "junit", "json")
+DIFF_FORMAT_NAMES = ("table", "json", "markdown")
+
+ConfigOption = typer.Option(
+    None,
+    "--config",
+    "-c",
+    help="配置文件（默认向上查找 align.toml 或 pyproject.toml 的 \\[tool.align]）。"
+    " Config file (default: nearest align.toml or pyproject.toml with \\[tool.align]).",
+)
+PathsArgument = typer.Argument(..., help="规划文件或目录。Plan files or directories.")
+BaselineOption = typer.Option(
+    None, "--baseline", "-b",
+    help="基线文件：只在相对基线退步时失败。Baseline file: fail only on regressions against it.",
+)
+NoBaselineOption = typer.Option(
+    False, "--no-baseline", help="忽略配置中的基线。Ignore the baseline named in the config."
+)
+CheckFormatOption = typer.Option(
+    "text", "--format", "-f", help="输出格式 Output format: text | github | sarif | junit | json."
+)
+BaselineOutputOption = typer.Option(
+    None, "--output", "-o",
+    help="基线文件（默认为配置中的 baseline，否则标准输出）。"
+    " Baseline file (default: the config's baseline, else stdout).",
+)
+OldArgument = typer.Argument(..., help="旧版规划（或 git 的 REV:PATH）。Old plan, or REV:PATH from git.")
+NewArgument = typer.Argument(..., help="新版规划（或 REV:PATH）。New plan, or REV:PATH.")
+DiffFormatOption = typer.Option(
+    "table", "--format", "-f", help="输出格式 Output format: table | json | markdown."
+)
+AllTasksOption = typer.Option(
+    False, "--all", help="也列出没有变化的任务。Also list tasks that did not change."
+)
+
+
+def _config(config_path: Path | None, policy: list[Path] | None, sets: list[str] | None,
+            model: str | None) -> AlignConfig:
+    from ..config import load_config, with_overrides
+
+    cfg = load_config(config_path)
+    return with_overrides(
+        cfg,
+        policies=(*cfg.policies, *policy) if policy else None,
+        sets=tuple(sets) if sets else None,
+        model=model,
+    )
+
+
+def _scorer(cfg: AlignConfig, no_cache: bool) -> Scorer:
+    from ..pipeline import Scorer
+
+    return Scorer(
+        policy_files=cfg.policies,
+        set_ids=list(cfg.sets) if cfg.sets else None,
+        model=cfg.model,
+        cache=not no_cache,
+        progress=False,
+    )
+
+
+def _score(scorer: Scorer, paths: list[Path], encoding: str | None
+           ) -> tuple[list[Report], list[AlignError]]:
+    from ..errors import AlignError
+
+    reports: list[Report] = []
+    errors: list[AlignError] = []
+    for r in scorer.score_paths(paths, encoding=encoding):
+        if isinstance(r, AlignError):
+            print_error(r)
+            errors.append(r)
+        else:
+            reports.append(r)
+    return reports, errors
+
+
+@app.command()
+@handle_errors
+def check(
+    paths: list[Path] = PathsArgument,
+    config_path: Path = ConfigOption,
+    baseline: Path = BaselineOption,
+    no_baseline: bool = NoBaselineOption,
+    fmt: str = CheckFormatOption,
+    output: Path = OutputOption,
+    policy: list[Path] = PolicyOption,
+    sets: list[str] = SetOption,
+    model: str = ModelOption,
+    no_cache: bool = NoCacheOption,
+    encoding: str = EncodingOption,
+) -> None:
+    """按配置规则检查规划（CI 用）。Check plans against the configured rules (for CI).
+
+    退出码 exit: 0 通过 passed, 1 规则未通过 a rule failed, 2 输入/配置错误 input error.
+    """
+    from ..check import compare_to_baseline, evaluate, load_baseline
+    from ..errors import AlignError
+    from ..report.check_formats import get_check_formatter
+
+    if fmt not in CHECK_FORMAT_NAMES:
+        raise AlignError(
+            f"未知的输出格式 {fmt!r}，可选：{' | '.join(CHECK_FORMAT_NAMES)} (unknown format)"
+        )
+    cfg = _config(config_path, policy, sets, model)
+    base_path = baseline
+    if base_path is None and not no_baseline and cfg.baseline is not None:
+        if cfg.baseline.is_file():
+            base_path = cfg.baseline
+        else:
+            warn(f"配置的基线文件不存在，按规则检查 (configured baseline not found): {cfg.baseline}")
+    base = load_baseline(base_path) if base_path is not None else None  # fail fast, before scoring
+
+    scorer = _scorer(cfg, no_cache)
+    reports, errors = _score(scorer, paths, encoding)
+    if base is not None:
+        result = compare_to_baseline(reports, base, cfg, errors)
+    else:
+        result = evaluate(reports, cfg, errors)
+
+    formatter = get_check_formatter(fmt)
+    write_output(formatter.format(result, reports), output)
+    if fmt == "github":
+        from ..report.github import append_step_summary
+
+        append_step_summary(result, reports)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("baseline")
+@handle_errors
+def baseline_cmd(
+    paths: list[Path] = PathsArgument,
+    output: Path = BaselineOutputOption,
+    config_path: Path = ConfigOption,
+    policy: list[Path] = PolicyOption,
+    sets: list[str] = SetOption,
+    model: str = ModelOption,
+    no_cache: bool = NoCacheOption,
+    encoding: str = EncodingOption,
+) -> None:
+    """记录当前各任务的状态与得分，作为 `align check --baseline` 的比较基准。
+    Record per-task statuses and scores as a baseline for `align check --baseline`."""
+    from ..check import dump_baseline, make_baseline
+
+    cfg = _config(config_path, policy, sets, model)
+    scorer = _scorer(cfg, no_cache)
+    reports, errors = _score(scorer, paths, encoding)
+    if errors:
+        # a baseline without one of the plans would let that plan regress unnoticed
+        raise typer.Exit(EXIT_INPUT)
+    target = output or cfg.baseline
+    write_output(dump_baseline(make_baseline(reports)), target)
+    if target is not None:
+        n = sum(len(s.tasks) for r in reports for s in r.policy_sets)
+        warn(f"已写入基线 {target}：{len(reports)} 份规划，{n} 项任务 (baseline written)")
+
+
+def _materialise(spec: str, tmp: Path) -> Path:
+    """A plan path, or ``REV:PATH`` read from git (``HEAD~1:plans/a.docx``) into a temp file."""
+    from ..errors import InputError
+
+    p = Path(spec)
+    if p.exists() or ":" not in spec or (len(spec) > 1 and spec[1] == ":" and os.name == "nt"):
+        return p
+    rev, _, rel = spec.partition(":")
+    try:
+        data = subprocess.run(
+            ["git", "show", f"{rev}:{rel}"], check=True, capture_output=True
+        ).stdout
+    except FileNotFoundError:
+        raise InputError("找不到 git，无法读取修订版本 (git not found)", path=spec) from None
+    except subprocess.CalledProcessError as e:
+        msg = e.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise InputError(
+            f"无法从 git 读取 (cannot read from git): {msg[-1] if msg else e}", path=spec
+        ) from None
+    out = tmp / f"{rev.replace('/', '_').replace('~', '_').replace('^', '_')}" / Path(rel).name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    return out
+
+
+@app.command()
+@handle_errors
+def diff(
+    old: str = OldArgument,
+    new: str = NewArgument,
+    fmt: str = DiffFormatOption,
+    all_tasks: bool = AllTasksOption,
+    output: Path = OutputOption,
+    config_path: Path = ConfigOption,
+    policy: list[Path] = PolicyOption,
+    sets: list[str] = SetOption,
+    model: str = ModelOption,
+    no_cache: bool = NoCacheOption,
+    encoding: str = EncodingOption,
+) -> None:
+    """比较两版规划：各任务状态、得分与证据的变化。
+    Compare two versions of a plan: per-task status, score and evidence before and after."""
+    from ..check import diff_reports
+    from ..errors import AlignError
+    from ..report.diff import diff_json, diff_markdown, diff_table
+
+    if fmt not in DIFF_FORMAT_NAMES:
+        raise AlignError(
+            f"未知的输出格式 {fmt!r}，可选：{' | '.join(DIFF_FORMAT_NAMES)} (unknown format)"
+        )
+    cfg = _config(config_path, policy, sets, model)
+    with tempfile.TemporaryDirectory(prefix="align-diff-") as tmp:
+        old_p, new_p = _materialise(old, Path(tmp)), _materialise(new, Path(tmp))
+        scorer = _scorer(cfg, no_cache)
+        old_r = scorer.score_path(old_p, encoding=encoding)
+        new_r = scorer.score_path(new_p, encoding=encoding)
+    # name the inputs as the user gave them, not the temp files
+    from dataclasses import replace
+
+    old_r = replace(old_r, document=replace(old_r.document, path=old))
+    new_r = replace(new_r, document=replace(new_r.document, path=new))
+    result = diff_reports(old_r, new_r)
+    if fmt == "json":
+        text = diff_json(result)
+    elif fmt == "markdown":
+        text = diff_markdown(result, all_tasks=all_tasks)
+    else:
+        text = diff_table(result, all_tasks=all_tasks)
+    write_output(text, output)

@@ -1,0 +1,97 @@
+"""Output formats for `align check` results (a ``CheckResult`` plus the reports it judged).
+
+Kept apart from ``FORMATS`` in ``align.report`` (those render score reports). Each check format
+is a class with ``name`` and ``format(result, reports) -> str``; modules load only when asked.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from ..errors import AlignError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..check import CheckResult
+    from ..types import Report
+
+CHECK_FORMATS: dict[str, str] = {
+    "text": "check_formats:TextCheckFormatter",
+    "json": "check_formats:JsonCheckFormatter",
+    "github": "github:GithubFormatter",
+    "sarif": "sarif:SarifFormatter",
+    "junit": "junit:JunitFormatter",
+}
+
+
+class CheckFormatter(Protocol):
+    name: str
+
+    def format(self, result: CheckResult, reports: Sequence[Report]) -> str: ...
+
+
+def get_check_formatter(name: str, **options: object) -> CheckFormatter:
+    if name not in CHECK_FORMATS:
+        raise AlignError(
+            f"未知的检查输出格式 {name!r}，可选：{' | '.join(CHECK_FORMATS)} (unknown format)"
+        )
+    mod, cls = CHECK_FORMATS[name].split(":")
+    module = importlib.import_module(f"{__package__}.{mod}")
+    return getattr(module, cls)(**options)
+
+
+LEVEL_ZH = {"error": "错误", "warning": "警告", "notice": "提示"}
+
+
+def verdict_line(result: CheckResult) -> str:
+    c = result.counts()
+    head = (
+        "未通过 FAILED" if result.failed else ("输入错误 INPUT ERROR" if result.exit_code == 2 else "通过 PASSED")
+    )
+    mode = "与基线比较 (baseline)" if result.mode == "baseline" else "按规则检查 (rules)"
+    return f"{head}：{mode}，错误 {c['error']} · 警告 {c['warning']} · 提示 {c['notice']}"
+
+
+class TextCheckFormatter:
+    """What broke and why, one line per finding, grouped by plan; for people reading a log."""
+
+    name = "text"
+
+    def format(self, result: CheckResult, reports: Sequence[Report]) -> str:
+        out: list[str] = []
+        by_path: dict[str, list] = {}
+        for v in result.violations:
+            by_path.setdefault(v.path, []).append(v)
+        for path, vs in by_path.items():
+            out.append(f"{path or '(配置)'}")
+            for v in vs:
+                where = f":{v.line}" if v.line else (f" 第{v.page}页" if v.page else "")
+                tid = f"[{v.task_id}] " if v.task_id else ""
+                out.append(f"  {LEVEL_ZH[v.level]} {v.rule}{where} {tid}{v.message_zh}")
+        if out:
+            out.append("")
+        out.append(verdict_line(result))
+        return "\n".join(out) + "\n"
+
+
+class JsonCheckFormatter:
+    """Machine-readable: ``align-check/1`` with every violation and the verdict."""
+
+    name = "json"
+
+    def format(self, result: CheckResult, reports: Sequence[Report]) -> str:
+        from dataclasses import asdict
+
+        obj = {
+            "schema": "align-check/1",
+            "mode": result.mode,
+            "passed": not result.failed and result.exit_code == 0,
+            "exit_code": result.exit_code,
+            "counts": result.counts(),
+            "config": str(result.config.source) if result.config.source else None,
+            "documents": [r.document.path for r in reports],
+            "violations": [asdict(v) for v in result.violations],
+        }
+        return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,166 @@
+"""`align diff OLD NEW` output: per task, status and score before and after, and the evidence
+that appeared or disappeared. Table for a terminal, JSON for tools, markdown for a PR comment.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..check import DiffResult, TaskDiff
+    from ..types import Evidence
+
+STATUS_ZH = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖", None: "—"}
+CHANGE_ZH = {
+    "regressed": "▼ 退步",
+    "improved": "▲ 进步",
+    "score-down": "↓ 得分降",
+    "score-up": "↑ 得分升",
+    "added": "+ 新增任务",
+    "removed": "- 任务移除",
+    "same": "= 不变",
+}
+
+
+def _score(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+def _delta(t: TaskDiff) -> str:
+    d = t.delta
+    return "" if d is None else f"{d:+.2f}"
+
+
+def _snip(text: str, width: int = 50) -> str:
+    t = " ".join(text.split())
+    return t if len(t) <= width else t[: width - 1] + "…"
+
+
+def _where(e: Evidence) -> str:
+    return e.location.label()
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def _pad(s: str, w: int) -> str:
+    return s + " " * max(0, w - _width(s))
+
+
+def _counts_line(diff: DiffResult) -> str:
+    c = diff.counts()
+    order = ("regressed", "score-down", "improved", "score-up", "added", "removed", "same")
+    return "，".join(f"{CHANGE_ZH[k]} {c[k]}" for k in order if c.get(k))
+
+
+def diff_table(diff: DiffResult, *, all_tasks: bool = False) -> str:
+    """Plain-text table (no colour, aligned for CJK), then the evidence changes per task."""
+    rows = diff.tasks if all_tasks else tuple(diff.changed())
+    head = ["任务 task", "名称 title", "之前 before", "之后 after", "变化 change"]
+    body = [
+        [
+            t.task_id,
+            _snip(t.title, 24),
+            f"{STATUS_ZH[t.before_status]} {_score(t.before_score)}",
+            f"{STATUS_ZH[t.after_status]} {_score(t.after_score)}",
+            f"{CHANGE_ZH[t.change]} {_delta(t)}".rstrip(),
+        ]
+        for t in rows
+    ]
+    out = [f"旧 old: {diff.old_path}", f"新 new: {diff.new_path}", ""]
+    if body:
+        widths = [max(_width(r[i]) for r in [head, *body]) for i in range(len(head))]
+        out.append("  ".join(_pad(c, w) for c, w in zip(head, widths, strict=True)).rstrip())
+        out.append("  ".join("-" * w for w in widths))
+        for r in body:
+            out.append("  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip())
+    else:
+        out.append("没有任务发生变化 (no task changed)")
+    ev_rows = [t for t in rows if t.appeared or t.disappeared]
+    if ev_rows:
+        out.append("")
+        out.append("证据变化 evidence changes:")
+        for t in ev_rows:
+            out.append(f"  {t.task_id} {_snip(t.title, 30)}")
+            for e in t.disappeared:
+                out.append(f"    - {_snip(e.text)}  ({_where(e)})")
+            for e in t.appeared:
+                out.append(f"    + {_snip(e.text)}  ({_where(e)})")
+    out.append("")
+    out.append(_counts_line(diff) or "无变化 (no change)")
+    return "\n".join(out) + "\n"
+
+
+def _ev_json(e: Evidence) -> dict[str, Any]:
+    loc = e.location
+    return {
+        "chunk": e.chunk_id,
+        "text": e.text,
+        "score": round(e.score, 4),
+        "location": {"page": loc.page, "heading": loc.heading, "line": loc.line},
+    }
+
+
+def diff_json(diff: DiffResult) -> str:
+    obj = {
+        "schema": "align-diff/1",
+        "old": diff.old_path,
+        "new": diff.new_path,
+        "counts": diff.counts(),
+        "tasks": [
+            {
+                "set": t.set_id,
+                "id": t.task_id,
+                "title": t.title,
+                "change": t.change,
+                "before": {"status": t.before_status, "score": _round(t.before_score)},
+                "after": {"status": t.after_status, "score": _round(t.after_score)},
+                "delta": _round(t.delta),
+                "appeared": [_ev_json(e) for e in t.appeared],
+                "disappeared": [_ev_json(e) for e in t.disappeared],
+            }
+            for t in diff.tasks
+        ],
+    }
+    return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def _cell(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def diff_markdown(diff: DiffResult, *, all_tasks: bool = False) -> str:
+    rows = diff.tasks if all_tasks else tuple(diff.changed())
+    out = [
+        f"## 规划对标变化：`{diff.old_path}` → `{diff.new_path}`\n",
+        f"{_counts_line(diff) or '无变化 (no change)'}\n",
+    ]
+    if rows:
+        out.append("| 任务 | 名称 | 之前 | 之后 | 变化 |")
+        out.append("|---|---|---|---|---|")
+        for t in rows:
+            out.append(
+                f"| `{t.task_id}` | {_cell(t.title)} | {STATUS_ZH[t.before_status]} {_score(t.before_score)} "
+                f"| {STATUS_ZH[t.after_status]} {_score(t.after_score)} | {CHANGE_ZH[t.change]} {_delta(t)} |"
+            )
+        out.append("")
+    for t in rows:
+        if not (t.appeared or t.disappeared):
+            continue
+        out.append(f"<details><summary><code>{t.task_id}</code> {_cell(t.title)} 证据变化</summary>\n")
+        for e in t.disappeared:
+            out.append(f"- ➖ {_cell(_snip(e.text, 120))}（{_where(e)}）")
+        for e in t.appeared:
+            out.append(f"- ➕ {_cell(_snip(e.text, 120))}（{_where(e)}）")
+        out.append("\n</details>\n")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+DIFF_FORMATS = {"table": diff_table, "json": diff_json, "markdown": diff_markdown}
