@@ -1,0 +1,212 @@
+"""Plain text and Markdown plans: decode faithfully, then one block per line (txt) or per
+Markdown block (md), each with its 1-based line number.
+
+Encodings: a byte-order mark decides (UTF-8/16/32); otherwise strict UTF-8; otherwise
+charset-normalizer, whose candidates are ranked by its own "chaos" measure. Short Chinese texts
+are often equally plausible as GB18030 and as Korean/Japanese code pages; the tool reads Chinese
+plans, so among equally good candidates the Chinese one wins. GBK/GB2312 are decoded as their
+superset GB18030. Text is kept as it is apart from line ends (\\r\\n and \\r become \\n) and a
+leading BOM.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+
+from ..chunk import is_heading_line
+from ..types import Block, Document
+from ._common import fail, sha256
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_CHINESE_CODECS = {"gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp936", "cp950"}
+_GB_FAMILY = {"gbk", "gb2312", "cp936"}
+# Share of control characters (other than tab, newline, form feed...) above which a "text" file
+# is taken for binary data. Real plans have none; a stray one or two is tolerated.
+_MAX_CONTROL_RATIO = 0.01
+
+
+def decode(data: bytes, path: str, encoding: str | None = None) -> tuple[str, str]:
+    """Decoded text (BOM dropped, line ends normalised) and the encoding used."""
+    if encoding:
+        try:
+            codec = codecs.lookup(encoding).name
+        except LookupError:
+            raise fail(path, f"未知的编码“{encoding}” (unknown encoding)") from None
+        if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
+            codec = "utf-8-sig"
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError as e:
+            raise fail(
+                path, f"无法按 {encoding} 解码，第 {e.start} 字节出错 (cannot decode as {encoding})"
+            ) from None
+        used = encoding
+    else:
+        text, used = _detect(data, path)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    check_not_binary(text, path)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), used
+
+
+def _detect(data: bytes, path: str) -> tuple[str, str]:
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), codec.replace("-sig", "")
+            except UnicodeDecodeError:
+                raise fail(
+                    path, f"文件以 {codec} 标记开头却无法解码 (invalid {codec} text)"
+                ) from None
+    if b"\x00" in data:
+        raise _binary(path)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    import charset_normalizer
+
+    results = list(charset_normalizer.from_bytes(data))
+    if not results:
+        raise fail(
+            path,
+            "无法识别文本编码，文件可能不是文本 (unknown encoding or not text); 可用 --encoding 指定",
+        )
+    best_chaos = min(r.chaos for r in results)
+    tied = [r for r in results if r.chaos <= best_chaos + 1e-9]
+    pick = next((r for r in tied if r.encoding in _CHINESE_CODECS), tied[0])
+    codec = "gb18030" if pick.encoding in _GB_FAMILY else pick.encoding
+    try:
+        return data.decode(codec), codec
+    except UnicodeDecodeError:  # the detector decodes a sample; the whole file may disagree
+        raise fail(
+            path,
+            f"按检测到的编码 {codec} 解码失败 (cannot decode as {codec}); 可用 --encoding 指定",
+        ) from None
+
+
+def _binary(path: str):
+    return fail(path, "文件内容是二进制数据，不是文本 (binary data, not text)")
+
+
+def check_not_binary(text: str, path: str) -> None:
+    if "\x00" in text:
+        raise _binary(path)
+    sample = text[:200_000]
+    bad = sum(
+        1 for ch in sample if ch not in "\t\n\r\f\v" and unicodedata.category(ch) in ("Cc", "Cs")
+    )
+    bad += sample.count("\ufffd")
+    if sample and bad / len(sample) > _MAX_CONTROL_RATIO:
+        raise _binary(path)
+
+
+def _require_text(text: str, path: str) -> None:
+    if not text.strip():
+        raise fail(path, "文件只有空白字符，没有文字 (file contains only whitespace)")
+
+
+def read_txt(data: bytes, path: str, *, encoding: str | None = None) -> Document:
+    """One block per non-blank line: Chinese plans saved as text put a paragraph on a line."""
+    text, used = decode(data, path, encoding)
+    _require_text(text, path)
+    blocks: list[Block] = []
+    pos = 0
+    for lineno, line in enumerate(text.split("\n"), 1):
+        stripped = line.strip()
+        if stripped:
+            s = pos + (len(line) - len(line.lstrip()))
+            lvl = is_heading_line(stripped)
+            blocks.append(
+                Block(
+                    stripped,
+                    s,
+                    s + len(stripped),
+                    kind="heading" if lvl is not None else "paragraph",
+                    level=lvl,
+                    line=lineno,
+                )
+            )
+        pos += len(line) + 1
+    return Document(path, text, tuple(blocks), "txt", sha256(data), used)
+
+
+_MD_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]|$)")
+_MD_LIST = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+")
+_MD_TABLE = re.compile(r"^\s*\|")
+_MD_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def read_md(data: bytes, path: str, *, encoding: str | None = None) -> Document:
+    """Markdown blocks: ATX headings (level = number of #), paragraphs (consecutive lines), list
+    items, table rows, fenced code. Markup stays in the text: the text is the file's. A short
+    line with Chinese outline numbering (一、, （一）) that is not list syntax is a heading too."""
+    text, used = decode(data, path, encoding)
+    _require_text(text, path)
+    blocks: list[Block] = []
+    para: list[tuple[int, int, int]] = []  # (start, end, line) of the open paragraph's lines
+    para_kind = "paragraph"
+
+    def close() -> None:
+        nonlocal para_kind
+        if para:
+            s, e = para[0][0], para[-1][1]
+            blocks.append(Block(text[s:e], s, e, kind=para_kind, line=para[0][2]))  # type: ignore[arg-type]
+            para.clear()
+        para_kind = "paragraph"
+
+    in_fence: str | None = None
+    pos = 0
+    for lineno, line in enumerate(text.split("\n"), 1):
+        lstart = pos
+        pos += len(line) + 1
+        stripped = line.strip()
+        span = (lstart + len(line) - len(line.lstrip()), lstart + len(line.rstrip()), lineno)
+        fence = _MD_FENCE.match(line)
+        if in_fence is not None:
+            if stripped:
+                para.append(span)
+            if fence and fence.group(1) == in_fence:
+                in_fence = None
+                close()
+            continue
+        if fence:
+            close()
+            in_fence = fence.group(1)
+            para.append(span)
+            continue
+        if not stripped:
+            close()
+            continue
+        atx = _MD_ATX.match(line)
+        if atx:
+            close()
+            level = len(atx.group(1))
+            blocks.append(
+                Block(stripped, span[0], span[1], kind="heading", level=level, line=lineno)
+            )
+            continue
+        if _MD_TABLE.match(line):
+            close()
+            blocks.append(Block(stripped, span[0], span[1], kind="table", line=lineno))
+            continue
+        if _MD_LIST.match(line):
+            close()
+            para.append(span)
+            continue
+        lvl = is_heading_line(stripped)
+        if lvl is not None:
+            close()
+            blocks.append(Block(stripped, span[0], span[1], kind="heading", level=lvl, line=lineno))
+            continue
+        para.append(span)
+    close()
+    return Document(path, text, tuple(blocks), "md", sha256(data), used)
