@@ -298,7 +298,7 @@ class _Checker:
                 for k, (_, kind) in _TASK_KEYS.items()
                 if k in t
             }
-            claim(tv["id"], "任务", t_line(None))
+            claim(tv["id"], "任务", t_line("id"))
 
             subs: list[SubMeasure] = []
             for si, s in enumerate(tv.get("sub_measures", [])):
@@ -315,7 +315,7 @@ class _Checker:
                     for k, (_, kind) in _SUB_KEYS.items()
                     if k in s
                 }
-                claim(sv_["id"], "子项", s_line(None))
+                claim(sv_["id"], "子项", s_line("id"))
                 subs.append(SubMeasure(**sv_))
             tv["sub_measures"] = tuple(subs)
             tasks.append(Task(set_id=sv["id"], **tv))
