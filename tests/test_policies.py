@@ -251,6 +251,12 @@ def test_duplicate_task_id_across_files_names_both(tmp_path):
     assert e.path == str(b) and e.line == 9 and str(a) in e.message
 
 
+def test_builtin_dir_named_again_is_loaded_once():
+    r = run("-p", str(builtin_policy_dir()), "-f", "json")
+    assert r.exit_code == 0, r.output
+    assert [s["id"] for s in json.loads(r.stdout)["policy_sets"]] == list(EXPECTED)
+
+
 def test_missing_path_and_unknown_set(tmp_path):
     r = run("--policy", str(tmp_path / "nope.toml"))
     assert r.exit_code == 2 and "nope.toml" in r.stderr
