@@ -507,3 +507,152 @@ def test_unknown_check_format():
 
     with pytest.raises(AlignError, match="未知的检查输出格式"):
         get_check_formatter("xml")
+
+
+# --------------------------------------------------------------------------- CLI (fake scorer)
+
+
+class FakeScorer:
+    """Stands in for the pipeline: a plan's 'score' is read from its text, one task per line
+    ``id status score``; a file named empty.txt is an input error."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def _report(self, path: Path) -> Report:
+        tasks = []
+        for i, ln in enumerate(Path(path).read_text(encoding="utf-8").splitlines()):
+            tid, st, sc = ln.split()
+            tasks.append(task(tid, st, float(sc), *((ev(f"{tid} 证据", line=i + 1),) if st != "missing" else ())))
+        return report(str(path), {"tzpy": tasks})
+
+    def score_path(self, path, *, encoding=None):
+        self.paths.append(str(path))
+        if Path(path).name == "empty.txt":
+            raise InputError("文件为空 (empty file)", path=str(path))
+        return self._report(Path(path))
+
+    def score_paths(self, paths, *, encoding=None):
+        out = []
+        for p in paths:
+            try:
+                out.append(self.score_path(p))
+            except InputError as e:
+                out.append(e)
+        return out
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import align.cli.check as cli_check
+    from align.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(cli_check, "_scorer", lambda cfg, no_cache: FakeScorer())
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "plan.txt").write_text("t1 covered 0.9\nt2 partial 0.5\nt3 missing 0.1\n", encoding="utf-8")
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return run
+
+
+def test_cli_check_exit_codes(cli, tmp_path):
+    r = cli("check", "plans/plan.txt")
+    assert r.exit_code == 1 and "[t3]" in r.stdout and "未通过" in r.stdout
+    (tmp_path / "align.toml").write_text("fail_on = []\nreport_on = ['missing']\n", encoding="utf-8")
+    r = cli("check", "plans/plan.txt")
+    assert r.exit_code == 0 and "通过 PASSED" in r.stdout
+    (tmp_path / "align.toml").write_text("fail_on = ['gone']\n", encoding="utf-8")
+    r = cli("check", "plans/plan.txt")
+    assert r.exit_code == 2 and "align.toml:1:" in r.stderr and "未知状态" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_cli_check_input_error_and_bad_format(cli, tmp_path):
+    (tmp_path / "plans" / "empty.txt").write_text("", encoding="utf-8")
+    r = cli("check", "plans/plan.txt", "plans/empty.txt", "--format", "junit")
+    assert r.exit_code == 2 and "文件为空" in r.stderr
+    root = ET.fromstring(r.stdout)
+    assert root.find("testsuite/testcase/error") is not None
+    r = cli("check", "plans/plan.txt", "--format", "xml")
+    assert r.exit_code == 2 and "未知的输出格式" in r.stderr
+
+
+def test_cli_baseline_then_check(cli, tmp_path):
+    r = cli("baseline", "plans/plan.txt", "--output", "base.json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads((tmp_path / "base.json").read_text(encoding="utf-8"))["documents"]["plans/plan.txt"]
+    r = cli("check", "plans/plan.txt", "--baseline", "base.json")
+    assert r.exit_code == 0, r.stdout  # t3 missing before and after: not this change's fault
+    (tmp_path / "plans" / "plan.txt").write_text("t1 partial 0.6\nt2 partial 0.5\nt3 missing 0.1\n", encoding="utf-8")
+    r = cli("check", "plans/plan.txt", "--baseline", "base.json", "--format", "json")
+    assert r.exit_code == 1
+    j = json.loads(r.stdout)
+    assert [(v["rule"], v["task_id"]) for v in j["violations"]] == [("regressed", "t1")]
+    # the config's baseline is used when --baseline is not given, and --no-baseline ignores it
+    (tmp_path / "align.toml").write_text('baseline = "base.json"\nfail_on = []\n', encoding="utf-8")
+    assert cli("check", "plans/plan.txt").exit_code == 1
+    assert cli("check", "plans/plan.txt", "--no-baseline").exit_code == 0
+    r = cli("check", "plans/plan.txt", "--baseline", "nope.json")
+    assert r.exit_code == 2 and "基线文件不存在" in r.stderr
+
+
+def test_cli_baseline_refuses_unreadable_plans(cli, tmp_path):
+    (tmp_path / "plans" / "empty.txt").write_text("", encoding="utf-8")
+    r = cli("baseline", "plans/plan.txt", "plans/empty.txt", "--output", "base.json")
+    assert r.exit_code == 2 and not (tmp_path / "base.json").exists()
+
+
+def test_cli_github_format_writes_step_summary(cli, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    r = cli("check", "plans/plan.txt", "--format", "github")
+    assert r.exit_code == 1
+    assert r.stdout.startswith("::error file=plans/plan.txt,title=align status t3::")
+    assert "::warning file=plans/plan.txt,line=2," in r.stdout
+    assert "t3" in summary.read_text(encoding="utf-8")
+
+
+def test_cli_sarif_output_file(cli, tmp_path, sarif_validator):
+    r = cli("check", "plans/plan.txt", "--format", "sarif", "--output", "out/align.sarif")
+    assert r.exit_code == 1 and r.stdout == ""
+    log = json.loads((tmp_path / "out" / "align.sarif").read_text(encoding="utf-8"))
+    assert list(sarif_validator.iter_errors(log)) == []
+
+
+def test_cli_diff_files_and_git_revisions(cli, tmp_path):
+    import shutil
+    import subprocess
+
+    new = tmp_path / "plans" / "new.txt"
+    new.write_text("t1 missing 0.2\nt2 covered 0.8\nt3 missing 0.1\n", encoding="utf-8")
+    r = cli("diff", "plans/plan.txt", "plans/new.txt", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert j["old"] == "plans/plan.txt"
+    changes = {t["id"]: t["change"] for t in j["tasks"]}
+    assert changes == {"t1": "regressed", "t2": "improved", "t3": "same"}
+    r = cli("diff", "plans/plan.txt", "plans/new.txt")
+    rows = r.stdout.splitlines()
+    assert r.exit_code == 0 and any(ln.startswith("t1 ") for ln in rows)
+    assert not any(ln.startswith("t3 ") for ln in rows)  # unchanged tasks only with --all
+    assert "| `t1` |" in cli("diff", "plans/plan.txt", "plans/new.txt", "-f", "markdown").stdout
+    if shutil.which("git"):
+        env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@x", "PATH": __import__("os").environ["PATH"]}
+        for args in (["init", "-q"], ["add", "plans/plan.txt"], ["commit", "-q", "-m", "x"]):
+            subprocess.run(["git", *args], cwd=tmp_path, check=True, env=env, capture_output=True)
+        (tmp_path / "plans" / "plan.txt").write_text(new.read_text(encoding="utf-8"), encoding="utf-8")
+        r = cli("diff", "HEAD:plans/plan.txt", "plans/plan.txt", "--format", "json")
+        assert r.exit_code == 0, r.stderr
+        assert json.loads(r.stdout)["old"] == "HEAD:plans/plan.txt"
+        assert {t["id"]: t["change"] for t in json.loads(r.stdout)["tasks"]}["t1"] == "regressed"
+        r = cli("diff", "HEAD:plans/nope.txt", "plans/plan.txt")
+        assert r.exit_code == 2 and "无法从 git 读取" in r.stderr
