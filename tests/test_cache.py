@@ -249,6 +249,25 @@ def test_damaged_rows_are_never_returned(reference_vectors, capsys, damage):
     assert len(warnings_in(err)) == 1, err
 
 
+def test_a_damaged_file_that_cannot_be_removed_turns_the_cache_off(
+    reference_vectors, capsys, cache_dir, monkeypatch
+):
+    """Windows keeps a file open by another process undeletable: no crash, no wrong vectors."""
+    cache_dir.mkdir(parents=True)
+    (cache_dir / FILENAME).write_bytes(b"garbage" * 1000)
+
+    def refuse(self, *a, **k):
+        raise PermissionError(f"in use: {self}")
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    e = get_embedder("use-m3", progress=False)
+    np.testing.assert_allclose(e.encode_passages(TEXTS), reference_vectors, atol=1e-6)
+    e.encode_passages(TEXTS)
+    assert e.stats.embedded == 10  # nothing served from the broken file
+    err = capsys.readouterr().err
+    assert err.count("嵌入缓存不可用") == 1, err
+
+
 def test_mixed_dimensions_under_one_model_are_detected(capsys):
     c = EmbeddingCache()
     c.put_many("fp", {"a": key_vec("a", 8)})

@@ -146,7 +146,11 @@ class EmbeddingCache:
                 if attempt == 1:
                     self._disable(e)
                     return default
-                self._rebuild(e)
+                try:
+                    self._rebuild(e)
+                except Exception as e2:  # noqa: BLE001 - e.g. the file is held open on Windows
+                    self._disable(e2)
+                    return default
             except OSError as e:
                 self._disable(e)
                 return default
