@@ -16,7 +16,7 @@ import re
 from ..chunk import is_heading_line
 from ..types import Document
 from ._common import Piece, assemble, fail, no_text
-from .text import check_not_binary
+from .text import check_decoded
 
 _DROP = {
     "script",
@@ -156,7 +156,7 @@ def read_html(data: bytes, path: str, *, encoding: str | None = None) -> Documen
     walk(soup)
     flush()
     doc = assemble(pieces, path=path, fmt="html", raw=data, encoding=used)
-    check_not_binary(doc.text, path)
+    check_decoded(doc.text, path, encoding)
     if not doc.blocks:
         raise no_text(path, "网页")
     return doc

@@ -16,6 +16,7 @@ import re
 import unicodedata
 
 from ..chunk import is_heading_line
+from ..errors import InputError
 from ..types import Block, Document
 from ._common import fail, sha256
 
@@ -53,7 +54,7 @@ def decode(data: bytes, path: str, encoding: str | None = None) -> tuple[str, st
         text, used = _detect(data, path)
     if text.startswith("\ufeff"):
         text = text[1:]
-    check_not_binary(text, path)
+    check_decoded(text, path, encoding)
     return text.replace("\r\n", "\n").replace("\r", "\n"), used
 
 
@@ -107,6 +108,20 @@ def check_not_binary(text: str, path: str) -> None:
     bad += sample.count("\ufffd")
     if sample and bad / len(sample) > _MAX_CONTROL_RATIO:
         raise _binary(path)
+
+
+def check_decoded(text: str, path: str, forced: str | None) -> None:
+    """Binary check on decoded text; with a forced encoding the likelier cause is the encoding."""
+    try:
+        check_not_binary(text, path)
+    except InputError:
+        if not forced:
+            raise
+        raise fail(
+            path,
+            f"按 {forced} 解码后出现大量控制字符，编码可能不对 "
+            "(wrong encoding? control characters after decoding)",
+        ) from None
 
 
 def _require_text(text: str, path: str) -> None:
