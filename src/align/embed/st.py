@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -152,7 +153,7 @@ def _default_prefixes(name: str, prompts: dict[str, str]) -> tuple[str, str]:
     p = prompts.get("passage") or prompts.get("document") or ""
     if q or p:
         return q, p
-    if "e5" in name.lower().replace("_", "-").split("/")[-1]:
+    if "e5" in re.split(r"[\\/]", name.rstrip("/\\"))[-1].lower():
         return E5_QUERY, E5_PASSAGE
     return "", ""
 
