@@ -289,11 +289,14 @@ def _check_upload(up: Upload, suffixes: Sequence[str]) -> str:
     name = up.filename
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix not in suffixes:
-        raise UnsupportedType(
-            f"不支持的文件类型 {suffix or '（无扩展名）'}，可选：{'、'.join(suffixes)}"
-            " (unsupported file type)",
-            path=name,
-        )
+        # Let the reader word it (with its hints for .doc, .wps, ...): the CLI's exact message.
+        from .read import read_bytes
+
+        try:
+            read_bytes(b"", name)
+        except InputError as e:
+            raise UnsupportedType(e.message, path=e.path) from None
+        raise UnsupportedType(f"不支持的文件类型 {suffix} (unsupported file type)", path=name)
     return name
 
 
@@ -436,7 +439,7 @@ def create_app(
         try:
             up = await read_upload(request, limit)
         except UploadTooLarge:
-            return None, f"文件过大：超过 {_mb(limit)} 的上限 (file too large)", 413, []
+            return None, f"文件过大（上限 {_mb(limit)}）(file too large)", 413, []
         except AlignError as e:
             return None, str(e), 400, []
         set_ids = [s for s in up.fields.get(SET_FIELD, []) if s]

@@ -37,7 +37,8 @@ h3{font-size:1.1em;margin:1.3em 0 .4em}
 .back{display:inline-block;margin-bottom:1em}
 table{border-collapse:collapse}
 .summary td,.summary th{border:1px solid #d0d7de;padding:4px 10px;text-align:left}
-.summary th{background:#f6f8fa}
+.summary th{background:#f6f8fa;white-space:nowrap}
+.summary td:first-child{min-width:14em}
 .summary td.n{text-align:right;font-variant-numeric:tabular-nums}
 .bar{display:flex;height:10px;width:220px;border:1px solid #d0d7de;border-radius:3px;overflow:hidden}
 .bar span{display:block;height:100%}
