@@ -206,3 +206,28 @@ def test_several_reports_one_page_with_a_section_each():
 def test_back_link_only_when_asked(back):
     html = HtmlFormatter(back_href=back).format([make_report()])
     assert ('class="back"' in html) == (back is not None)
+
+
+def test_cli_writes_one_self_contained_file(tmp_path):
+    """`align score --format html --output report.html` on the example plan (lexical model)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "report.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "align", "score", str(repo / "examples" / "plan.txt"),
+         "--model", "lexical", "--format", "html", "--output", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text(encoding="utf-8")
+    assert proc.stdout == ""
+    assert "政策对标报告 · plan.txt" in html
+    assert '<table class="heat">' in html
+    assert html.count('<details class="task"') >= 10
+    assert "url(" not in html
+    for tag, attrs in parse(html).tags:
+        for key in ("src", "href"):
+            assert not re.match(r"\s*(https?:)?//", attrs.get(key) or ""), (tag, attrs)

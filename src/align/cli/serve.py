@@ -51,6 +51,7 @@ def serve(
     loopback = host in LOOPBACK_HOSTS
     allowed = ["127.0.0.1", "localhost", "::1", "[::1]"] if loopback else None
     web = create_app(lambda: scorer, allowed_hosts=allowed)
+    web.state.scorers.get()  # already built: /healthz reports the model as loaded
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     sys.stderr.write(f"打开 open http://{shown}:{port}/  （Ctrl+C 退出 quit）\n")
     if not loopback:

@@ -81,6 +81,7 @@ mark{background:#ffe58f;color:inherit;padding:0 .1em;border-radius:2px}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  .heat-wrap{overflow:visible}
  .heat{font-size:7.5pt}
+ .heat td,.heat thead th{min-width:2.6em}.heat tbody th{min-width:8em;max-width:14em}
  h2{break-after:avoid-page}h3{break-after:avoid-page}
  .doc+.doc{break-before:page}
  .task>summary{list-style:none;margin-left:0}
