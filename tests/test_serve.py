@@ -473,3 +473,61 @@ def test_default_model_serves_the_example_plan():
     assert body["model"]["kind"] != "lexical"
     statuses = {t["status"] for s in body["policy_sets"] for t in s["tasks"]}
     assert "covered" in statuses
+
+
+def test_align_serve_command_serves_the_page(tmp_path):
+    """The README's one command, as a user runs it: `align serve`, then open the page."""
+    import subprocess
+    import sys
+
+    with socket.socket() as s:  # a free port for the child (it binds it itself)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "align", "serve", "--model", "lexical", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):  # bounded wait: policies load, then uvicorn binds
+            if proc.poll() is not None:
+                break
+            try:
+                health = httpx.get(url + "/healthz", timeout=2).json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("align serve did not come up")
+        assert proc.poll() is None, proc.communicate()[1]
+        assert health["model_loaded"] is True
+        assert "政策对标检查" in httpx.get(url + "/").text
+        r = httpx.post(url + "/report", files={"file": ("plan.txt", PLAN_TXT.read_bytes())}, timeout=120)
+        assert r.status_code == 200
+        assert 'data-status="covered"' in r.text
+        # bound to loopback: a request naming another host is refused (DNS rebinding)
+        assert httpx.get(url + "/healthz", headers={"host": "evil.example"}).status_code == 400
+    finally:
+        proc.terminate()
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    assert f"http://127.0.0.1:{port}/" in err
+
+
+def test_align_serve_bad_model_is_a_cli_error(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "align", "serve", "--model", str(tmp_path / "no-such-model")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("错误 error:") == 1
+    assert "Traceback" not in proc.stderr
