@@ -15,6 +15,7 @@ import pytest
 
 from align.check import (
     BASELINE_SCHEMA,
+    RULE_EVIDENCE_LOST,
     RULE_MIN_SHARE,
     RULE_MODEL_CHANGED,
     RULE_NO_BASELINE,
@@ -39,6 +40,7 @@ from align.report.check_formats import get_check_formatter
 from align.report.diff import diff_json, diff_markdown, diff_table
 from align.report.github import annotations, append_step_summary, summary_markdown
 from align.types import (
+    Chunk,
     DocumentInfo,
     Evidence,
     Location,
@@ -46,6 +48,7 @@ from align.types import (
     Report,
     SetResult,
     TaskResult,
+    Threshold,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -81,6 +84,26 @@ def report(path: str, sets: dict[str, list[TaskResult]], model: str = "e5-small"
         policy_sets=tuple(SetResult(id=s, title=f"政策集{s}", tasks=tuple(ts)) for s, ts in sets.items()),
         align_version="0.1.0",
     )
+
+
+def supported(path: str, support: dict[str, int], n_chunks: int = 10, model: str = "e5-small") -> Report:
+    """A covered plan whose tasks have ``support[tid]`` passages at or above the partial
+    threshold (chunks 0..n-1 on lines 1..n), with the best passage always kept at 6.0."""
+    chunks = tuple(
+        Chunk(id=f"c{i:04d}", text=f"第{i + 1}段 校企合作内容{i}", location=Location(start=i, end=i + 1, line=i + 1))
+        for i in range(n_chunks)
+    )
+    th = Threshold(covered=5.0, partial=2.5)
+    tasks, matrix = [], []
+    for tid, k in support.items():
+        row = tuple(6.0 if i == 0 else (3.0 if i < k else 1.0) for i in range(n_chunks))
+        matrix.append(row if k else tuple(1.0 for _ in range(n_chunks)))
+        tasks.append(TaskResult(id=tid, title=f"任务{tid}", score=6.0, status="covered",
+                                evidence=(ev(chunks[0].text, line=1),), threshold=th))
+    r = report(path, {"tzpy": tasks}, model=model)
+    from dataclasses import replace
+
+    return replace(r, chunks=chunks, matrix=tuple(matrix))
 
 
 def plan(**statuses: tuple[str, float]) -> Report:
@@ -241,6 +264,30 @@ def test_score_margin():
     assert loose.violations == ()
 
 
+def test_lost_evidence_is_a_regression_even_when_the_score_holds():
+    base = make_baseline([supported("plans/plan.txt", {"t1": 8, "t2": 6, "t3": 2, "t4": 1})])
+    assert len(base["documents"]["plans/plan.txt"]["tasks"]["t1"]["support"]) == 8
+    # t1 8 -> 3 (lost 62%), t2 6 -> 4 (lost 33%), t3 2 -> 0 (lost both), t4 1 -> 0 (only one)
+    now = supported("plans/plan.txt", {"t1": 3, "t2": 4, "t3": 0, "t4": 0})
+    res = compare_to_baseline([now], base, AlignConfig())
+    assert rules(res) == [(RULE_EVIDENCE_LOST, "t1", "error"), (RULE_EVIDENCE_LOST, "t3", "error")]
+    msg = res.violations[0].message_zh
+    assert "由 8 段减至 3 段" in msg and "第4行" in msg and "等 5 段" in msg
+    assert res.violations[0].score == res.violations[0].before_score == 6.0
+    strict = compare_to_baseline([now], base, AlignConfig(evidence_margin=0.3))
+    assert [v.task_id for v in strict.violations] == ["t1", "t2", "t3"]
+    loose = compare_to_baseline([now], base, AlignConfig(evidence_margin=1.0))
+    assert loose.violations == ()
+    same = compare_to_baseline([supported("plans/plan.txt", {"t1": 8, "t2": 6, "t3": 2, "t4": 1})], base, AlignConfig())
+    assert same.violations == ()
+
+
+def test_lost_evidence_not_compared_across_models():
+    base = make_baseline([supported("plans/plan.txt", {"t1": 8})])
+    res = compare_to_baseline([supported("plans/plan.txt", {"t1": 1}, model="use-m3")], base, AlignConfig())
+    assert rules(res) == [(RULE_MODEL_CHANGED, None, "warning")]
+
+
 def test_model_change_compares_statuses_only():
     base = make_baseline([plan(t1=("covered", 0.9), t2=("covered", 0.9))])
     other = report("plans/plan.txt", {"tzpy": [task("t1", "covered", 0.3), task("t2", "missing", 0.1)]}, model="use-m3")
@@ -305,6 +352,15 @@ def test_diff_reports_status_score_and_evidence():
     assert "t1" in table and "退步" in table and "- 深化产教融合" in table and "+ 双师型" in table
     md = diff_markdown(d)
     assert "| `t1` |" in md and "➖ 深化产教融合" in md and "<details>" in md
+
+
+def test_diff_counts_supporting_passages():
+    d = diff_reports(supported("a.txt", {"t1": 8, "t2": 3}), supported("b.txt", {"t1": 3, "t2": 3}))
+    by = {t.task_id: t for t in d.tasks}
+    assert (by["t1"].before_support, by["t1"].after_support, by["t1"].change) == (8, 3, "evidence-down")
+    assert by["t2"].change == "same"
+    assert "8→3" in diff_table(d) and "证据减少" in diff_table(d)
+    assert json.loads(diff_json(d))["tasks"][0]["support"] == {"before": 8, "after": 3}
 
 
 def test_diff_of_identical_reports_lists_no_change():

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from .config import AlignConfig
 from .errors import AlignError, InputError
-from .types import Evidence, Report, Status, TaskResult
+from .types import Chunk, Evidence, Report, Status, TaskResult
 
 Level = Literal["error", "warning", "notice"]
 LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
@@ -37,6 +37,7 @@ RULE_MIN_SHARE = "min-covered-share"  # too few tasks of a set are covered
 RULE_UNKNOWN_TASK = "unknown-task"  # config names a task no report has
 RULE_REGRESSED = "regressed"  # baseline: status fell
 RULE_SCORE_DROP = "score-drop"  # baseline: score fell by more than the margin
+RULE_EVIDENCE_LOST = "evidence-lost"  # baseline: most supporting passages are gone
 RULE_TASK_GONE = "task-removed"  # baseline: task no longer scored (policy set changed)
 RULE_NO_BASELINE = "no-baseline"  # baseline: document not in the baseline, judged by rules
 RULE_MODEL_CHANGED = "model-changed"  # baseline: made with another model; scores not compared
@@ -120,6 +121,28 @@ def _iter_tasks(report: Report) -> Iterable[tuple[str, str, TaskResult]]:
     for s in report.policy_sets:
         for t in s.tasks:
             yield s.id, s.title, t
+
+
+def supporting_passages(report: Report) -> dict[str, tuple[Chunk, ...]]:
+    """Per task, the plan passages that count as evidence at all (score at or above the task's
+    partial threshold), from the report's task x chunk matrix.
+
+    A task's score is its best passage, so deleting a section can leave the score untouched
+    while most of the evidence is gone; counting these passages catches that. Empty when the
+    report carries no matrix (then the evidence rule is skipped)."""
+    tasks = [t for _s, _st, t in _iter_tasks(report)]
+    if not report.matrix or len(report.matrix) != len(tasks) or not report.chunks:
+        return {}
+    out: dict[str, tuple[Chunk, ...]] = {}
+    for t, row in zip(tasks, report.matrix, strict=True):
+        if t.threshold is None or len(row) != len(report.chunks):
+            continue
+        out[t.id] = tuple(c for c, x in zip(report.chunks, row, strict=True) if x >= t.threshold.partial)
+    return out
+
+
+def _passage_json(c: Chunk) -> dict[str, Any]:
+    return {"line": c.location.line, "page": c.location.page, "text": _snippet(c.text, 60)}
 
 
 def error_violation(err: AlignError) -> Violation:
@@ -246,6 +269,7 @@ def make_baseline(reports: Sequence[Report], root: Path | None = None) -> dict[s
     model: dict[str, str] = {}
     for r in reports:
         model = {"name": r.model.name, "fingerprint": r.model.fingerprint}
+        support = supporting_passages(r)
         tasks: dict[str, Any] = {}
         for set_id, _title, t in _iter_tasks(r):
             e = _top(t)
@@ -265,6 +289,8 @@ def make_baseline(reports: Sequence[Report], root: Path | None = None) -> dict[s
                     else None
                 ),
             }
+            if t.id in support:
+                tasks[t.id]["support"] = [_passage_json(c) for c in support[t.id]]
         docs[display_path(r.document.path, root)] = {"sha256": r.document.sha256, "tasks": tasks}
     return {
         "schema": BASELINE_SCHEMA,
@@ -321,7 +347,8 @@ def compare_to_baseline(
     errors: Sequence[AlignError] = (),
 ) -> CheckResult:
     """Regressions only: a task whose status fell (covered -> partial/missing, partial ->
-    missing) or whose score fell by more than ``config.regression_margin``. A plan the baseline
+    missing), whose score fell by more than ``config.regression_margin``, or that lost more
+    than ``config.evidence_margin`` of its supporting passages (at least two). A plan the baseline
     does not know is new work and is judged by the ordinary rules."""
     out: list[Violation] = [error_violation(e) for e in errors]
     docs = baseline.get("documents", {})
@@ -363,6 +390,7 @@ def compare_to_baseline(
                 )
             )
         base_tasks: Mapping[str, Any] = doc["tasks"]
+        support = supporting_passages(r) if compare_scores else {}
         seen: set[str] = set()
         for set_id, _title, t in _iter_tasks(r):
             seen.add(t.id)
@@ -406,6 +434,17 @@ def compare_to_baseline(
                         **common,  # type: ignore[arg-type]
                     )
                 )
+            elif t.id in support and isinstance(b.get("support"), list):
+                lost_msg = _evidence_lost(b["support"], support[t.id], config.evidence_margin)
+                if lost_msg:
+                    out.append(
+                        Violation(
+                            rule=RULE_EVIDENCE_LOST,
+                            message_zh=f"任务「{t.title}」{lost_msg} (most supporting passages are gone)",
+                            level="error",
+                            **common,  # type: ignore[arg-type]
+                        )
+                    )
         for tid, b in base_tasks.items():
             if tid not in seen and isinstance(b, dict):
                 out.append(
@@ -427,6 +466,27 @@ def compare_to_baseline(
     return CheckResult(tuple(out), mode="baseline", config=config, input_errors=len(errors))
 
 
+def _evidence_lost(before: list[Any], now: Sequence[Chunk], margin: float) -> str | None:
+    """Chinese sentence when more than ``margin`` of the baseline's supporting passages (and at
+    least two) are gone, naming a few of them; None otherwise."""
+    n_before, n_now = len(before), len(now)
+    lost = n_before - n_now
+    if lost < 2 or lost / max(n_before, 1) <= margin + 1e-9:
+        return None
+    current = {_norm(_snippet(c.text, 60)) for c in now}
+    gone = [p for p in before if isinstance(p, dict) and _norm(str(p.get("text", ""))) not in current]
+    named = "、".join(
+        (f"第{p['line']}行" if p.get("line") else (f"第{p['page']}页" if p.get("page") else ""))
+        + f"“{_snippet(str(p.get('text', '')), 24)}”"
+        for p in gone[:3]
+    )
+    more = f"等 {len(gone)} 段" if len(gone) > 3 else ""
+    return (
+        f"的支撑段落由 {n_before} 段减至 {n_now} 段（超过允许的 {margin:.0%}）"
+        + (f"；不再支撑的段落：{named}{more}" if named else "")
+    )
+
+
 # --------------------------------------------------------------------------- diff
 
 
@@ -445,10 +505,13 @@ class TaskDiff:
     after_score: float | None
     appeared: tuple[Evidence, ...] = ()  # evidence whose text is new
     disappeared: tuple[Evidence, ...] = ()  # evidence whose text is gone
+    before_support: int | None = None  # supporting passages (see supporting_passages)
+    after_support: int | None = None
 
     @property
     def change(self) -> str:
-        """'regressed' | 'improved' | 'added' | 'removed' | 'score-down' | 'score-up' | 'same'."""
+        """'regressed' | 'improved' | 'added' | 'removed' | 'evidence-down' | 'evidence-up' |
+        'score-down' | 'score-up' | 'same'."""
         if self.before_status is None:
             return "added"
         if self.after_status is None:
@@ -458,6 +521,12 @@ class TaskDiff:
             return "regressed"
         if d > 0:
             return "improved"
+        if (
+            self.before_support is not None
+            and self.after_support is not None
+            and self.after_support != self.before_support
+        ):
+            return "evidence-down" if self.after_support < self.before_support else "evidence-up"
         delta = (self.after_score or 0.0) - (self.before_score or 0.0)
         if delta <= -0.005:
             return "score-down"
@@ -493,6 +562,7 @@ def diff_reports(old: Report, new: Report) -> DiffResult:
     appeared or disappeared. Tasks keep the new report's order; tasks only in the old report
     follow at the end."""
     old_tasks = {t.id: (sid, t) for sid, _st, t in _iter_tasks(old)}
+    old_sup, new_sup = supporting_passages(old), supporting_passages(new)
     rows: list[TaskDiff] = []
     seen: set[str] = set()
     for sid, _st, t in _iter_tasks(new):
@@ -512,6 +582,8 @@ def diff_reports(old: Report, new: Report) -> DiffResult:
                 after_score=t.score,
                 appeared=tuple(e for k, e in new_ev.items() if k not in old_ev),
                 disappeared=tuple(e for k, e in old_ev.items() if k not in new_ev),
+                before_support=len(old_sup[t.id]) if t.id in old_sup else None,
+                after_support=len(new_sup[t.id]) if t.id in new_sup else None,
             )
         )
     for tid, (sid, ot) in old_tasks.items():

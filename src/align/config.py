@@ -44,7 +44,12 @@ class AlignConfig:
     required: tuple[str, ...] = ()  # task ids that must be ``covered``
     fail_on: tuple[str, ...] = ("missing",)  # statuses that fail the check
     report_on: tuple[str, ...] = ("partial",)  # statuses shown as warnings, never failing
-    regression_margin: float = 0.05  # baseline: a score drop larger than this is a regression
+    # baseline: a score drop larger than this (on the scorer's scale, where the covered
+    # threshold is ~5) is a regression
+    regression_margin: float = 0.5
+    # baseline: losing more than this share of a task's supporting passages (and at least two)
+    # is a regression, even when its best passage, and so its score, survives
+    evidence_margin: float = 0.5
     baseline: Path | None = None  # default for --baseline
     annotation_cap: int = DEFAULT_ANNOTATION_CAP
     source: Path | None = field(default=None, compare=False)  # file the rules came from
@@ -65,6 +70,7 @@ _KEYS = (
     "fail_on",
     "report_on",
     "regression_margin",
+    "evidence_margin",
     "baseline",
     "annotation_cap",
 )
@@ -162,6 +168,8 @@ class _Parser:
                         self.fail(f"配置项 {key} 为空表 ({key} is an empty table)", key, tbl)
                 else:
                     out[key] = self._share(key, value, tbl)
+            elif key == "evidence_margin":
+                out[key] = self._share(key, value, tbl)
             elif key == "regression_margin":
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                     self.fail(

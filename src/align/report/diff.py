@@ -16,6 +16,8 @@ STATUS_ZH = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未�
 CHANGE_ZH = {
     "regressed": "▼ 退步",
     "improved": "▲ 进步",
+    "evidence-down": "↓ 证据减少",
+    "evidence-up": "↑ 证据增加",
     "score-down": "↓ 得分降",
     "score-up": "↑ 得分升",
     "added": "+ 新增任务",
@@ -31,6 +33,14 @@ def _score(x: float | None) -> str:
 def _delta(t: TaskDiff) -> str:
     d = t.delta
     return "" if d is None else f"{d:+.2f}"
+
+
+def _support(t: TaskDiff) -> str:
+    if t.before_support is None and t.after_support is None:
+        return ""
+    b = "—" if t.before_support is None else str(t.before_support)
+    a = "—" if t.after_support is None else str(t.after_support)
+    return f"{b}→{a}"
 
 
 def _snip(text: str, width: int = 50) -> str:
@@ -52,20 +62,22 @@ def _pad(s: str, w: int) -> str:
 
 def _counts_line(diff: DiffResult) -> str:
     c = diff.counts()
-    order = ("regressed", "score-down", "improved", "score-up", "added", "removed", "same")
+    order = ("regressed", "evidence-down", "score-down", "improved", "evidence-up", "score-up",
+             "added", "removed", "same")
     return "，".join(f"{CHANGE_ZH[k]} {c[k]}" for k in order if c.get(k))
 
 
 def diff_table(diff: DiffResult, *, all_tasks: bool = False) -> str:
     """Plain-text table (no colour, aligned for CJK), then the evidence changes per task."""
     rows = diff.tasks if all_tasks else tuple(diff.changed())
-    head = ["任务 task", "名称 title", "之前 before", "之后 after", "变化 change"]
+    head = ["任务 task", "名称 title", "之前 before", "之后 after", "支撑段落 passages", "变化 change"]
     body = [
         [
             t.task_id,
             _snip(t.title, 24),
             f"{STATUS_ZH[t.before_status]} {_score(t.before_score)}",
             f"{STATUS_ZH[t.after_status]} {_score(t.after_score)}",
+            _support(t),
             f"{CHANGE_ZH[t.change]} {_delta(t)}".rstrip(),
         ]
         for t in rows
@@ -119,6 +131,7 @@ def diff_json(diff: DiffResult) -> str:
                 "before": {"status": t.before_status, "score": _round(t.before_score)},
                 "after": {"status": t.after_status, "score": _round(t.after_score)},
                 "delta": _round(t.delta),
+                "support": {"before": t.before_support, "after": t.after_support},
                 "appeared": [_ev_json(e) for e in t.appeared],
                 "disappeared": [_ev_json(e) for e in t.disappeared],
             }
@@ -143,12 +156,13 @@ def diff_markdown(diff: DiffResult, *, all_tasks: bool = False) -> str:
         f"{_counts_line(diff) or '无变化 (no change)'}\n",
     ]
     if rows:
-        out.append("| 任务 | 名称 | 之前 | 之后 | 变化 |")
-        out.append("|---|---|---|---|---|")
+        out.append("| 任务 | 名称 | 之前 | 之后 | 支撑段落 | 变化 |")
+        out.append("|---|---|---|---|---|---|")
         for t in rows:
             out.append(
                 f"| `{t.task_id}` | {_cell(t.title)} | {STATUS_ZH[t.before_status]} {_score(t.before_score)} "
-                f"| {STATUS_ZH[t.after_status]} {_score(t.after_score)} | {CHANGE_ZH[t.change]} {_delta(t)} |"
+                f"| {STATUS_ZH[t.after_status]} {_score(t.after_score)} | {_support(t)} "
+                f"| {CHANGE_ZH[t.change]} {_delta(t)} |"
             )
         out.append("")
     for t in rows:
