@@ -479,3 +479,15 @@ def test_docx_zip_limits_follow_the_size_limit():
     data = buf.getvalue()
     with pytest.raises(InputError, match="zip bomb"):
         read_bytes(data, "x.docx", max_bytes=8 * 1024)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8", "utf-16"])
+def test_html_without_declared_charset_is_detected(encoding):
+    body = "坚持以习近平新时代中国特色社会主义思想为指导，全面贯彻党的教育方针，深化产教融合。"
+    page = f"<html><body><h1>一、总体要求</h1><p>{body}</p></body></html>"
+    assert read_bytes(page.encode(encoding), "a.html").text == f"一、总体要求\n{body}"
+
+
+def test_a_directory_given_to_read_document_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="这是目录而不是文件"):
+        read_document(tmp_path)

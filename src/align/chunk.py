@@ -16,6 +16,7 @@ Invariants (checked by the property tests):
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
@@ -129,13 +130,15 @@ def lead_title(text: str, *, max_chars: int = 20) -> str | None:
 
 # --------------------------------------------------------------------------- tokens
 
+_CJK_RANGES = (
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+)
 _TOKEN_PIECES = re.compile(
-    r"(?P<cjk>[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f])"
-    r"|(?P<latin>[^\W\d_]+)"
+    rf"(?P<cjk>[{_CJK_RANGES}]+)"
+    rf"|(?P<latin>[^\W\d_{_CJK_RANGES}]+)"  # letters of other scripts, CJK excluded
     r"|(?P<digits>\d+)"
     r"|(?P<space>\s+)"
-    r"|(?P<other>.)",
-    re.S,
+    r"|(?P<other>[^\w\s]+|_+)",
 )
 
 
@@ -153,10 +156,10 @@ def count_tokens(text: str) -> int:
     for m in _TOKEN_PIECES.finditer(unicodedata.normalize("NFKC", text)):
         kind = m.lastgroup
         if kind == "cjk" or kind == "other":
-            n += 1
+            n += len(m.group())
         elif kind == "latin":
             word = m.group()
-            upper = sum(1 for c in word if c.isupper())
+            upper = sum(map(str.isupper, word))
             n += math.ceil(upper / 2 + (len(word) - upper) / 3)
         elif kind == "digits":
             n += math.ceil(len(m.group()) / 2)
@@ -202,25 +205,38 @@ def _hard_split(
     window = max(16, max_tokens * 16)
     while s < e:
         hi = min(e, s + window)
-        if count(text[s:hi]) <= max_tokens:
+        # Gallop from max_tokens characters (one token per CJK character), then bisect: a few
+        # short counts per piece. Invariant: text[s:lo_ok] fits, text[s:hi_bad] does not.
+        lo_ok, hi_bad = s, None
+        step = max(1, max_tokens // 4)
+        probe = min(hi, s + max_tokens)
+        while True:
+            if count(text[s:probe]) <= max_tokens:
+                lo_ok = probe
+                if probe == hi:
+                    break
+                probe = min(hi, lo_ok + step)
+                step *= 2
+            else:
+                hi_bad = probe
+                break
+        if hi_bad is None:
             cut = hi
         else:
-            lo_ok, hi_bad = s + 1, hi  # invariant: count(text[s:hi_bad]) > max_tokens
-            if count(text[s:lo_ok]) > max_tokens:
-                cut = lo_ok  # one character alone is over the limit: take it anyway
+            while hi_bad - lo_ok > 1:
+                mid = (lo_ok + hi_bad) // 2
+                if count(text[s:mid]) <= max_tokens:
+                    lo_ok = mid
+                else:
+                    hi_bad = mid
+            if lo_ok == s:
+                cut = s + 1  # one character alone is over the limit: take it anyway
             else:
-                while hi_bad - lo_ok > 1:
-                    mid = (lo_ok + hi_bad) // 2
-                    if count(text[s:mid]) <= max_tokens:
-                        lo_ok = mid
-                    else:
-                        hi_bad = mid
                 cut = lo_ok
-                half = s + (cut - s) // 2
                 best = None
-                for m in _SOFT_BREAK.finditer(text, half, cut):
+                for m in _SOFT_BREAK.finditer(text, s + (cut - s) // 2, cut):
                     best = m.end()
-                if best is not None and best > s and count(text[s:best]) <= max_tokens:
+                if best is not None and count(text[s:best]) <= max_tokens:
                     cut = best
         piece = _trim(text, s, cut)
         if piece is not None:
@@ -366,6 +382,7 @@ def chunk_document(
         else:
             merged.append(g)
 
+    newlines = [m.start() for m in re.finditer("\n", text)]
     chunks: list[Chunk] = []
     for i, g in enumerate(merged, 1):
         start, end = g[0].start, g[-1].end
@@ -374,7 +391,9 @@ def chunk_document(
         b = doc.blocks[g[0].block]
         line = None
         if b.line is not None:
-            line = b.line + text.count("\n", b.start, start)
+            line = (
+                b.line + bisect.bisect_left(newlines, start) - bisect.bisect_left(newlines, b.start)
+            )
         loc = Location(
             start=start,
             end=end,

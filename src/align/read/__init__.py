@@ -51,12 +51,20 @@ def _suffix(name: str) -> str:
     raise fail(name, f"{msg}; {hint}" if hint else msg)
 
 
+def _human(n: float) -> str:
+    """1536 -> "1.5 KB", 52428800 -> "50 MB"."""
+    if n < 1024:
+        return f"{n:.0f} B"
+    n /= 1024
+    unit = "KB"
+    if n >= 1024:
+        n /= 1024
+        unit = "MB"
+    return f"{n:.1f}".removesuffix(".0") + f" {unit}"
+
+
 def _too_large(name: str, size: int, max_bytes: int) -> InputError:
-    mb = 1024 * 1024
-    return fail(
-        name,
-        f"文件过大（{size / mb:.1f} MB，上限 {max_bytes / mb:g} MB）(file too large)",
-    )
+    return fail(name, f"文件过大（{_human(size)}，上限 {_human(max_bytes)}）(file too large)")
 
 
 def read_document(
