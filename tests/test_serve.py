@@ -460,18 +460,44 @@ def test_host_header_is_checked_when_asked():
 
 
 @pytest.mark.model
-def test_default_model_serves_the_example_plan():
-    app = create_app()  # the default Scorer: default model and policy sets
+def test_default_model_concurrent_uploads_share_one_model_and_cache():
+    """The default model, loaded once, with uploads arriving together: every answer equals the
+    one given later from a warm embedding cache (new text each run, so the cache is written)."""
+    import uuid
+
+    calls: list[int] = []
+
+    def factory():
+        from align.pipeline import Scorer
+
+        calls.append(1)
+        return Scorer()
+
+    base = PLAN_TXT.read_text(encoding="utf-8")
+    plans = [
+        (base + f"\n\n五、附则\n\n本方案编号 {uuid.uuid4()}，自印发之日起施行。\n").encode()
+        for _ in range(2)
+    ]
+    app = create_app(factory)
     with LiveServer(app) as srv:
-        r = httpx.post(
-            srv.url + "/api/report",
-            files={"file": ("plan.docx", PLAN_DOCX.read_bytes())},
-            timeout=600,
-        )
-    assert r.status_code == 200, r.text[:300]
-    body = r.json()
-    assert body["model"]["kind"] != "lexical"
-    statuses = {t["status"] for s in body["policy_sets"] for t in s["tasks"]}
+
+        def post(i: int) -> dict:
+            r = httpx.post(
+                srv.url + "/api/report",
+                files={"file": (f"plan{i % 2}.txt", plans[i % 2])},
+                timeout=900,
+            )
+            assert r.status_code == 200, r.text[:300]
+            return r.json()
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            together = list(pool.map(post, range(4)))
+        later = [post(0), post(1)]
+    assert len(calls) == 1
+    assert together[0]["model"]["kind"] != "lexical"
+    for i, body in enumerate(together):
+        assert body["policy_sets"] == later[i % 2]["policy_sets"]
+    statuses = {t["status"] for s in later[0]["policy_sets"] for t in s["tasks"]}
     assert "covered" in statuses
 
 
