@@ -48,8 +48,8 @@ from align.score import BACKGROUND_FILE, Calibration, calibration_path, load_bac
 PRECISION_COVERED = 0.90
 UNRELATED_MARGIN = 0.25
 GRID_DENSE = (1.0,)
-GRID_LEXICAL = (0.0, 0.25, 0.5, 1.0)
-GRID_SUB = (0.0, 0.3, 0.5)
+GRID_LEXICAL = (0.0, 0.25, 0.5, 0.75, 1.0)
+GRID_SUB = (0.0, 0.3, 0.5, 0.7, 1.0)
 GRID_HEADING = (True,)
 ROUND = 3
 
@@ -167,11 +167,19 @@ def calibrate(model: str) -> dict:
     def thresholds(mask: np.ndarray) -> dict:
         partial, f1 = best_f1_threshold(doc_best[:, mask].ravel(), doc_gold[:, mask].ravel())
         covered = precision_threshold(pscores[mask].ravel(), pgold[mask].ravel(), PRECISION_COVERED)
-        covered = max(covered, float(unrelated_max[mask].max()) + UNRELATED_MARGIN, partial)
+        covered = max(covered, partial)
         return {"covered": round(covered, ROUND), "partial": round(partial, ROUND), "_doc_f1": round(f1, 4)}
 
     general = thresholds(~broad)
     broad_th = thresholds(broad) if broad.any() else None
+    # a task that unrelated text (a hospital, a company, a primary school) can reach gets its own,
+    # stricter covered threshold: just above the best unrelated score, so such text is at most partial
+    per_task = {}
+    for ti, t in enumerate(scorer.index.tasks):
+        th = broad_th if (t.broad and broad_th) else general
+        floor = float(unrelated_max[ti]) + UNRELATED_MARGIN
+        if floor > th["covered"]:
+            per_task[t.id] = {"covered": round(floor, ROUND), "partial": th["partial"]}
     out = {
         "model": key,
         "model_name": scorer.embedder.info.name,
@@ -186,7 +194,7 @@ def calibrate(model: str) -> dict:
             "partial": general["partial"],
             "sub_measure": general["partial"],
             "broad": {"covered": broad_th["covered"], "partial": broad_th["partial"]} if broad_th else None,
-            "tasks": {},
+            "tasks": per_task,
         },
         "calibration_metrics": {
             "passage_mean_auc": round(pm["mean_auc"], 4),

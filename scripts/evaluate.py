@@ -31,7 +31,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=2, default=float))
         return 0
-    print(f"model: {res['model']}  calibration: {res['calibration']}")
+    print(f"model: {res['model']}  calibration: {res['calibration_file']}")
     print(f"{'split':<12}{'passages':>9}{'meanAUC':>9}{'meanAP':>8}{'top1':>7}{'covP':>7}{'covR':>7}{'covF1':>7}")
     for split in ("calibration", "validation", "all"):
         m = res.get(split)

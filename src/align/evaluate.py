@@ -194,7 +194,7 @@ def unrelated_reports(scorer: Any, directory: Path = UNRELATED_DIR) -> dict[str,
 def evaluate(scorer: Any, passages: Sequence[DevPassage] | None = None) -> dict[str, Any]:
     passages = list(passages or load_dev())
     task_ids = [t.id for t in scorer.index.tasks]
-    result: dict[str, Any] = {"model": scorer.embedder.info.name, "calibration": scorer.calibration.source}
+    result: dict[str, Any] = {"model": scorer.embedder.info.name, "calibration_file": scorer.calibration.source}
     for split in ("calibration", "validation", "all"):
         ps = [p for p in passages if split == "all" or p.split == split]
         if not ps:

@@ -151,8 +151,14 @@ def sub_measure_text(task: Task, i: int) -> str:
 
 
 def lexical_query(task: Task) -> str:
-    """The bag of words the lexical signal looks for: title, aliases and key terms."""
+    """The bag of words the lexical signal looks for: title, aliases and key terms (terms twice:
+    they are the words a reviewer would search for)."""
     return " ".join([task.title, *task.aliases, *task.terms, *task.terms])
+
+
+def sub_lexical_query(task: Task, i: int) -> str:
+    m = task.sub_measures[i]
+    return " ".join([m.title, *m.terms, *m.terms])
 
 
 def chunk_embed_text(chunk: Chunk, heading_context: bool) -> str:
@@ -178,10 +184,10 @@ class TaskIndex:
     tasks: list[Task]
     views: list[_View]
     dense_q: np.ndarray | None  # (n_views, dim)
-    lex_q: list[str]  # per task
+    lex_q: list[str]  # per view
     dense_mu: np.ndarray  # per view
     dense_sd: np.ndarray
-    lex_mu: np.ndarray  # per task
+    lex_mu: np.ndarray  # per view
     lex_sd: np.ndarray
 
 
@@ -208,11 +214,13 @@ def build_task_index(
 
     tasks = [t for s in policy_sets for t in s.tasks]
     views: list[_View] = []
+    lex_q: list[str] = []
     for ti, t in enumerate(tasks):
         views.append(_View(ti, None, task_main_text(t)))
+        lex_q.append(lexical_query(t))
         for si in range(len(t.sub_measures)):
             views.append(_View(ti, si, sub_measure_text(t, si)))
-    lex_q = [lexical_query(t) for t in tasks]
+            lex_q.append(sub_lexical_query(t, si))
 
     bg = load_background()
     bg_text = [b.text for b in bg]
@@ -227,7 +235,7 @@ def build_task_index(
         sims = dense_q @ bg_vec.T
         dense_mu, dense_sd = _null_stats(sims, [own[v.task_index] for v in views])
     lex = lexical_scores(lex_q, bg_text)
-    lex_mu, lex_sd = _null_stats(lex, list(own))
+    lex_mu, lex_sd = _null_stats(lex, [own[v.task_index] for v in views])
     return TaskIndex(tasks, views, dense_q, lex_q, dense_mu, dense_sd, lex_mu, lex_sd)
 
 
@@ -253,35 +261,29 @@ def score_chunks(
     if n_c == 0:
         return ChunkScores(np.zeros((n_t, 0)), {})
     texts = [chunk_embed_text(c, calibration.heading_context) for c in chunks]
-    lex = lexical_scores(index.lex_q, texts)
-    z_lex = (lex - index.lex_mu[:, None]) / index.lex_sd[:, None]
-
+    z_lex = (lexical_scores(index.lex_q, texts) - index.lex_mu[:, None]) / index.lex_sd[:, None]
     wd, wl = calibration.dense_weight, calibration.lexical_weight
-    sub: dict[tuple[int, int], np.ndarray] = {}
     if embedder.dense and index.dense_q is not None and wd > 0:
         vec = embedder.encode_passages(texts)
-        z_dense_all = (index.dense_q @ vec.T - index.dense_mu[:, None]) / index.dense_sd[:, None]
-        main = np.empty((n_t, n_c))
-        best_sub = np.full((n_t, n_c), -np.inf)
-        for vi, v in enumerate(index.views):
-            if v.sub_index is None:
-                main[v.task_index] = z_dense_all[vi]
-            else:
-                best_sub[v.task_index] = np.maximum(best_sub[v.task_index], z_dense_all[vi])
-                sub[(v.task_index, v.sub_index)] = (
-                    wd * z_dense_all[vi] + wl * z_lex[v.task_index]
-                ) / (wd + wl)
-        sw = calibration.sub_view_weight
-        has_sub = np.isfinite(best_sub[:, :1]).ravel()
-        dense = main.copy()
-        if sw > 0:
-            dense[has_sub] = (1 - sw) * main[has_sub] + sw * best_sub[has_sub]
-        combined = (wd * dense + wl * z_lex) / (wd + wl)
+        z_dense = (index.dense_q @ vec.T - index.dense_mu[:, None]) / index.dense_sd[:, None]
+        view = (wd * z_dense + wl * z_lex) / (wd + wl)  # (n_views, n_chunks)
     else:
-        combined = z_lex
-        for vi, v in enumerate(index.views):
-            if v.sub_index is not None:
-                sub[(v.task_index, v.sub_index)] = z_lex[v.task_index]
+        view = z_lex
+    # a task's score: its main view, blended with its best-matching sub-measure view
+    main = np.empty((n_t, n_c))
+    best_sub = np.full((n_t, n_c), -np.inf)
+    sub: dict[tuple[int, int], np.ndarray] = {}
+    for vi, v in enumerate(index.views):
+        if v.sub_index is None:
+            main[v.task_index] = view[vi]
+        else:
+            best_sub[v.task_index] = np.maximum(best_sub[v.task_index], view[vi])
+            sub[(v.task_index, v.sub_index)] = view[vi]
+    sw = calibration.sub_view_weight
+    combined = main.copy()
+    has_sub = np.isfinite(best_sub[:, 0])
+    if sw > 0 and has_sub.any():
+        combined[has_sub] = (1 - sw) * main[has_sub] + sw * best_sub[has_sub]
 
     if calibration.negative_penalty:
         for ti, t in enumerate(index.tasks):
