@@ -86,7 +86,8 @@ def report(path: str, sets: dict[str, list[TaskResult]], model: str = "e5-small"
     )
 
 
-def supported(path: str, support: dict[str, int], n_chunks: int = 10, model: str = "e5-small") -> Report:
+def supported(path: str, support: dict[str, int], n_chunks: int = 10, model: str = "e5-small",
+              score: float = 6.0) -> Report:
     """A covered plan whose tasks have ``support[tid]`` passages at or above the partial
     threshold (chunks 0..n-1 on lines 1..n), with the best passage always kept at 6.0."""
     chunks = tuple(
@@ -98,7 +99,7 @@ def supported(path: str, support: dict[str, int], n_chunks: int = 10, model: str
     for tid, k in support.items():
         row = tuple(6.0 if i == 0 else (3.0 if i < k else 1.0) for i in range(n_chunks))
         matrix.append(row if k else tuple(1.0 for _ in range(n_chunks)))
-        tasks.append(TaskResult(id=tid, title=f"任务{tid}", score=6.0, status="covered",
+        tasks.append(TaskResult(id=tid, title=f"任务{tid}", score=score, status="covered",
                                 evidence=(ev(chunks[0].text, line=1),), threshold=th))
     r = report(path, {"tzpy": tasks}, model=model)
     from dataclasses import replace
@@ -280,6 +281,15 @@ def test_lost_evidence_is_a_regression_even_when_the_score_holds():
     assert loose.violations == ()
     same = compare_to_baseline([supported("plans/plan.txt", {"t1": 8, "t2": 6, "t3": 2, "t4": 1})], base, AlignConfig())
     assert same.violations == ()
+
+
+def test_score_drop_and_lost_evidence_give_one_finding_that_says_both():
+    base = make_baseline([supported("plans/plan.txt", {"t1": 8})])
+    res = compare_to_baseline([supported("plans/plan.txt", {"t1": 2}, score=5.0)], base, AlignConfig())
+    (v,) = res.violations
+    assert v.rule == RULE_SCORE_DROP
+    assert "6.00 降至 5.00" in v.message_zh and "由 8 段减至 2 段" in v.message_zh
+    assert "不再支撑的段落" in v.message_zh
 
 
 def test_lost_evidence_not_compared_across_models():

@@ -422,21 +422,25 @@ def compare_to_baseline(
                         **common,  # type: ignore[arg-type]
                     )
                 )
-            elif compare_scores and b_score - t.score > margin + 1e-9:
-                out.append(
-                    Violation(
-                        rule=RULE_SCORE_DROP,
-                        message_zh=(
-                            f"任务「{t.title}」得分由 {b_score:.2f} 降至 {t.score:.2f}，"
-                            f"降幅超过允许的 {margin:.2f}{was} (score fell by more than the margin)"
-                        ),
-                        level="error",
-                        **common,  # type: ignore[arg-type]
+            else:
+                lost_msg = None
+                if t.id in support and isinstance(b.get("support"), list):
+                    lost_msg = _evidence_lost(b["support"], support[t.id], config.evidence_margin)
+                if compare_scores and b_score - t.score > margin + 1e-9:
+                    out.append(
+                        Violation(
+                            rule=RULE_SCORE_DROP,
+                            message_zh=(
+                                f"任务「{t.title}」得分由 {b_score:.2f} 降至 {t.score:.2f}，"
+                                f"降幅超过允许的 {margin:.2f}"
+                                + (f"；支撑段落{lost_msg[len('的支撑段落'):]}" if lost_msg else was)
+                                + " (score fell by more than the margin)"
+                            ),
+                            level="error",
+                            **common,  # type: ignore[arg-type]
+                        )
                     )
-                )
-            elif t.id in support and isinstance(b.get("support"), list):
-                lost_msg = _evidence_lost(b["support"], support[t.id], config.evidence_margin)
-                if lost_msg:
+                elif lost_msg:
                     out.append(
                         Violation(
                             rule=RULE_EVIDENCE_LOST,

@@ -65,7 +65,7 @@ class TextCheckFormatter:
         for v in result.violations:
             by_path.setdefault(v.path, []).append(v)
         for path, vs in by_path.items():
-            out.append(f"{path or '(配置)'}")
+            out.append(f"{path or '(全局 global)'}")
             for v in vs:
                 where = f":{v.line}" if v.line else (f" 第{v.page}页" if v.page else "")
                 tid = f"[{v.task_id}] " if v.task_id else ""
