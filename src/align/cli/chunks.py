@@ -19,7 +19,10 @@ from ._common import (
 FORMATS = ("table", "json")
 PREVIEW_CHARS = 80
 FilesArgument = typer.Argument(
-    ..., help="规划文件或目录（可多个）。Plan files or directories.", show_default=False
+    ...,
+    metavar="FILE...",
+    help="规划文件或目录（可多个）。Plan files or directories.",
+    show_default=False,
 )
 
 

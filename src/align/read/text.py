@@ -68,6 +68,12 @@ def _detect(data: bytes, path: str) -> tuple[str, str]:
                     path, f"文件以 {codec} 标记开头却无法解码 (invalid {codec} text)"
                 ) from None
     if b"\x00" in data:
+        if _looks_like_utf16(data):
+            raise fail(
+                path,
+                "文件像是没有 BOM 的 UTF-16 文本，请用 --encoding utf-16-le 或 utf-16-be 指定 "
+                "(UTF-16 without a BOM: pass --encoding utf-16-le or utf-16-be)",
+            )
         raise _binary(path)
     try:
         return data.decode("utf-8"), "utf-8"
@@ -92,6 +98,16 @@ def _detect(data: bytes, path: str) -> tuple[str, str]:
             path,
             f"按检测到的编码 {codec} 解码失败 (cannot decode as {codec}); 可用 --encoding 指定",
         ) from None
+
+
+def _looks_like_utf16(data: bytes) -> bool:
+    """NULs in nearly every other byte and nowhere else: UTF-16 text of mostly ASCII/Latin."""
+    sample = data[:4096]
+    if len(sample) < 8 or len(data) % 2:
+        return False
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    return (odd >= 0.6 * half and even == 0) or (even >= 0.6 * half and odd == 0)
 
 
 def _binary(path: str):
