@@ -332,6 +332,9 @@ _FORM_JS = (
 )
 
 
+_ALIASES = (".markdown", ".htm")  # accepted, not worth a mention
+
+
 def _mb(n: int) -> str:
     mb = n / (1024 * 1024)
     return f"{mb:.0f} MB" if mb >= 1 else f"{n / 1024:.0f} KB"
@@ -343,9 +346,12 @@ def upload_page(
     max_bytes: int,
     error: str | None = None,
     checked: Sequence[str] | None = None,
+    base_url: str = "http://127.0.0.1:8000/",
 ) -> str:
     """The upload form, with an error banner above it when the last upload failed."""
     accept = ",".join(suffixes)
+    preferred = [x for x in (".docx", ".pdf", ".txt", ".md", ".html") if x in suffixes]
+    shown = preferred + [x for x in suffixes if x not in preferred and x not in _ALIASES]
     boxes = []
     for p in policy_sets:
         on = " checked" if checked is None or p.id in checked else ""
@@ -370,7 +376,7 @@ def upload_page(
 <p>上传一份学校规划或方案，查看它覆盖了哪些政策任务，以及每项任务的证据段落。</p>
 {err}
 <form id="upload" method="post" action="report" enctype="multipart/form-data">
-<label class="file" for="file">规划文件（{escape("、".join(suffixes))}，不超过 {_mb(max_bytes)}）</label>
+<label class="file" for="file">规划文件（{escape("、".join(shown))}，不超过 {_mb(max_bytes)}）</label>
 <input type="file" id="file" name="{FILE_FIELD}" accept="{escape(accept)}" required>
 <fieldset>
 <legend>对照的政策集</legend>
@@ -379,7 +385,7 @@ def upload_page(
 <button id="go" type="submit">生成报告</button><span id="busy" class="busy">正在分析，请稍候…</span>
 </form>
 <p class="muted">文件只在内存中处理，分析完即丢弃，不会保存。
-同样的报告也可以 JSON 格式获取：<code>curl -F file=@plan.docx http://…/api/report</code></p>
+同样的报告也可以 JSON 格式获取：<code>curl -F file=@plan.docx {escape(base_url)}api/report</code></p>
 <p class="muted">align {escape(__version__)}</p>
 <script>{_FORM_JS}</script>
 </body>
@@ -423,16 +429,21 @@ def create_app(
         except AlignError:
             return []
 
-    async def form_error(msg: str, status: int, checked: Sequence[str] | None = None) -> Response:
+    async def form_error(
+        request: Request, msg: str, status: int, checked: Sequence[str] | None = None
+    ) -> Response:
         sets = await sets_or_empty()
-        return html(upload_page(sets, suffixes, limit, error=msg, checked=checked), status)
+        page = upload_page(
+            sets, suffixes, limit, error=msg, checked=checked, base_url=str(request.base_url)
+        )
+        return html(page, status)
 
     async def index(request: Request) -> Response:
         try:
             sets = await run_in_threadpool(holder.policy_sets)
         except AlignError as e:  # bad --policy file or model setup: say so on the page
             return html(upload_page([], suffixes, limit, error=str(e)), 500)
-        return html(upload_page(sets, suffixes, limit))
+        return html(upload_page(sets, suffixes, limit, base_url=str(request.base_url)))
 
     async def score_request(request: Request) -> tuple[Report | None, str | None, int, list[str]]:
         """(report, error message, HTTP status, chosen set ids)."""
@@ -459,7 +470,7 @@ def create_app(
     async def report_page(request: Request) -> Response:
         report, err, status, set_ids = await score_request(request)
         if report is None:
-            return await form_error(err or "", status, checked=set_ids or None)
+            return await form_error(request, err or "", status, checked=set_ids or None)
         return html(HtmlFormatter(back_href="./").format([report]))
 
     async def report_json(request: Request) -> Response:
