@@ -23,8 +23,8 @@ demo: install
 
 # Headless Chromium for the browser test comes from Debian (installed when running as root).
 test: install
-	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
-		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || true
+	@dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || true
 	$(BIN)/python -m pytest -q
 
 lint: install

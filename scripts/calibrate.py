@@ -43,7 +43,7 @@ from align.evaluate import (  # noqa: E402
     passage_scores,
 )
 from align.pipeline import Scorer  # noqa: E402
-from align.score import BACKGROUND_FILE, Calibration, calibration_path, load_background  # noqa: E402
+from align.scoring import BACKGROUND_FILE, Calibration, calibration_path, load_background  # noqa: E402
 
 PRECISION_COVERED = 0.90
 UNRELATED_MARGIN = 0.25
@@ -73,7 +73,7 @@ def doc_best_scores(scorer: Scorer, cal: Calibration, docs: dict[str, list]) -> 
     for name, ps in sorted(docs.items()):
         d = read_bytes(doc_text(ps).encode("utf-8"), f"{name}.txt")
         from align.chunk import chunk_document
-        from align.score import score_chunks
+        from align.scoring import score_chunks
 
         chunks = chunk_document(d)
         m = score_chunks(chunks, scorer.index, scorer.embedder, cal).task
@@ -154,7 +154,7 @@ def calibrate(model: str) -> dict:
     allowed = json.loads((UNRELATED_DIR / "labels.json").read_text(encoding="utf-8"))
     from align.chunk import chunk_document
     from align.read import read_document
-    from align.score import score_chunks
+    from align.scoring import score_chunks
 
     unrelated_max = np.full(len(task_ids), -np.inf)
     for f in sorted(UNRELATED_DIR.glob("*.txt")):

@@ -260,10 +260,6 @@ def test_pre_commit_hook_blocks_the_draft(repo, tmp_path):
     # README.md is outside plans/: the hook's files pattern must leave it out
     (d / "README.md").write_text("说明\n", encoding="utf-8")
     ok = hook()
-    if "找不到内置政策集目录" in ok.stdout:
-        # a non-editable install (what pre-commit and `pip install align-policy` do) must carry
-        # the reference policy sets; until the wheel does, say so rather than pass or hide it
-        pytest.xfail("reference_policies/ is not packaged in the wheel (see pyproject package-data)")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "Passed" in ok.stdout  # README.md reached align, it would have failed (no baseline)
 

@@ -121,7 +121,7 @@ def _nanmean(xs: Iterable[float]) -> float:
 
 def passage_scores(scorer: Any, passages: Sequence[DevPassage], calibration: Any = None) -> np.ndarray:
     """(n_tasks, n_passages) task scores of each passage scored on its own."""
-    from .score import score_chunks
+    from .scoring import score_chunks
 
     cal = calibration or scorer.calibration
     return score_chunks(passage_chunks(passages), scorer.index, scorer.embedder, cal).task

@@ -19,7 +19,7 @@ from .types import Document, DocumentInfo, ModelInfo, Report
 
 if TYPE_CHECKING:  # pragma: no cover
     from .embed.base import Embedder
-    from .score import Calibration, TaskIndex
+    from .scoring import Calibration, TaskIndex
     from .types import PolicySet
 
 
@@ -78,7 +78,7 @@ class Scorer:
     @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
-            from .score import load_calibration
+            from .scoring import load_calibration
 
             self._calibration = load_calibration(self.embedder.key)
         return self._calibration
@@ -86,7 +86,7 @@ class Scorer:
     @property
     def index(self) -> TaskIndex:
         if self._index is None:
-            from .score import build_task_index
+            from .scoring import build_task_index
 
             t0 = time.perf_counter()
             self._index = build_task_index(self.policy_sets, self.embedder, self.calibration)
@@ -96,7 +96,7 @@ class Scorer:
     # ---------------------------------------------------------------------------------------
     def score_document(self, doc: Document) -> Report:
         from .chunk import DEFAULT_MAX_TOKENS, chunk_document
-        from .score import decide, score_chunks
+        from .scoring import decide, score_chunks
 
         t0 = time.perf_counter()
         chunks = chunk_document(doc, max_tokens=self.max_tokens or DEFAULT_MAX_TOKENS)
