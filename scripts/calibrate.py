@@ -141,6 +141,8 @@ def calibrate(model: str) -> dict:
             best = (objective, cal, m)
     assert best is not None
     _, cal, pm = best
+    # the null distributions depend on the chosen weights: rebuild the task index with them
+    scorer = Scorer(model=model, calibration=cal, embedder=scorer.embedder)
 
     # 3-5. thresholds
     docs: dict[str, list] = {}

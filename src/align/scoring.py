@@ -31,6 +31,7 @@ from .errors import ModelError
 from .types import (
     Chunk,
     Evidence,
+    Location,
     PolicySet,
     SetResult,
     Status,
@@ -170,6 +171,9 @@ def chunk_embed_text(chunk: Chunk, heading_context: bool) -> str:
     return chunk.text
 
 
+_NO_LOCATION = Location(0, 0)
+
+
 @dataclass
 class _View:
     task_index: int
@@ -189,6 +193,27 @@ class TaskIndex:
     dense_sd: np.ndarray
     lex_mu: np.ndarray  # per view
     lex_sd: np.ndarray
+    # per task: sorted combined scores of background passages NOT about the task (the null)
+    null: list[np.ndarray] = field(default_factory=list)
+
+    def expected_null_max(self, n: int) -> np.ndarray:
+        """Per task, the expected best score among ``n`` chunks that are not about the task.
+
+        A long plan has many chunks, and the best of many unrelated chunks is higher than the
+        best of a few; subtracting this makes a score mean the same in a 1-page and a 100-page
+        plan. Exact for draws from the empirical null: sum_i v_i * ((i/m)^n - ((i-1)/m)^n).
+        """
+        import numpy as np
+
+        out = np.zeros(len(self.tasks))
+        for ti, v in enumerate(self.null):
+            m = v.size
+            if m == 0 or n <= 0:
+                continue
+            q = np.arange(m + 1, dtype=np.float64) / m
+            w = np.diff(q**n)
+            out[ti] = float((v * w).sum())
+        return out
 
 
 def _null_stats(sims: np.ndarray, exclude: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -229,6 +254,7 @@ def build_task_index(
     dense_q = None
     dense_mu = np.zeros(len(views))
     dense_sd = np.ones(len(views))
+    bg_vec = None
     if embedder.dense:
         dense_q = embedder.encode_queries([v.text for v in views])
         bg_vec = embedder.encode_passages(bg_text)
@@ -236,7 +262,11 @@ def build_task_index(
         dense_mu, dense_sd = _null_stats(sims, [own[v.task_index] for v in views])
     lex = lexical_scores(lex_q, bg_text)
     lex_mu, lex_sd = _null_stats(lex, [own[v.task_index] for v in views])
-    return TaskIndex(tasks, views, dense_q, lex_q, dense_mu, dense_sd, lex_mu, lex_sd)
+    index = TaskIndex(tasks, views, dense_q, lex_q, dense_mu, dense_sd, lex_mu, lex_sd)
+    bg_chunks = [Chunk(id=f"bg{i}", text=t, location=_NO_LOCATION) for i, t in enumerate(bg_text)]
+    bg_scores = score_chunks(bg_chunks, index, embedder, calibration, n_effective=0, vectors=bg_vec)
+    index.null = [np.sort(bg_scores.task[ti][~own[ti]]) for ti in range(len(tasks))]
+    return index
 
 
 # --------------------------------------------------------------------------- scoring
@@ -251,8 +281,16 @@ class ChunkScores:
 
 
 def score_chunks(
-    chunks: Sequence[Chunk], index: TaskIndex, embedder: Embedder, calibration: Calibration
+    chunks: Sequence[Chunk],
+    index: TaskIndex,
+    embedder: Embedder,
+    calibration: Calibration,
+    *,
+    n_effective: int | None = None,
+    vectors: np.ndarray | None = None,
 ) -> ChunkScores:
+    """Scores of every chunk for every task, minus what ``n_effective`` unrelated chunks would
+    reach by chance (default: the number of chunks, i.e. the document's length; 0 = raw)."""
     import numpy as np
 
     from .embed.lexical import lexical_scores
@@ -264,7 +302,7 @@ def score_chunks(
     z_lex = (lexical_scores(index.lex_q, texts) - index.lex_mu[:, None]) / index.lex_sd[:, None]
     wd, wl = calibration.dense_weight, calibration.lexical_weight
     if embedder.dense and index.dense_q is not None and wd > 0:
-        vec = embedder.encode_passages(texts)
+        vec = vectors if vectors is not None else embedder.encode_passages(texts)
         z_dense = (index.dense_q @ vec.T - index.dense_mu[:, None]) / index.dense_sd[:, None]
         view = (wd * z_dense + wl * z_lex) / (wd + wl)  # (n_views, n_chunks)
     else:
@@ -278,7 +316,7 @@ def score_chunks(
             main[v.task_index] = view[vi]
         else:
             best_sub[v.task_index] = np.maximum(best_sub[v.task_index], view[vi])
-            sub[(v.task_index, v.sub_index)] = view[vi]
+            sub[(v.task_index, v.sub_index)] = view[vi].copy()
     sw = calibration.sub_view_weight
     combined = main.copy()
     has_sub = np.isfinite(best_sub[:, 0])
@@ -294,6 +332,12 @@ def score_chunks(
                     term in c.text for term in t.terms
                 ):
                     combined[ti, ci] -= calibration.negative_penalty
+    n = n_c if n_effective is None else n_effective
+    if n > 0 and index.null:
+        offset = index.expected_null_max(n)
+        combined -= offset[:, None]
+        for (ti, _si), row in sub.items():
+            row -= offset[ti]
     return ChunkScores(combined, sub)
 
 
