@@ -353,7 +353,7 @@ def test_half_folder_under_the_final_name_is_replaced(tmp_path, monkeypatch):
     assert not (final / "half.txt").exists() and not stale_tmp.exists()
 
 
-def test_a_waiting_process_takes_the_folder_another_one_finished(tmp_path, monkeypatch):
+def test_a_waiting_process_takes_the_folder_another_one_finished(tmp_path, monkeypatch, capsys):
     """Two builders at once: the second waits on the lock, then trusts the first one's result
     instead of building again."""
     from filelock import FileLock
@@ -370,13 +370,14 @@ def test_a_waiting_process_takes_the_folder_another_one_finished(tmp_path, monke
     lock = FileLock(str(final.parent / f".{final.name}.lock"))
     result: dict[str, object] = {}
     with lock:
-        t = threading.Thread(target=lambda: result.update(path=e5build.ensure_e5_model(False)))
+        t = threading.Thread(target=lambda: result.update(path=e5build.ensure_e5_model(True)))
         t.start()
         time.sleep(0.5)
         assert t.is_alive()  # waiting for the lock
         _fake_build(final, sha)  # the "other process" finishes
     t.join(30)
     assert result.get("path") == final
+    assert capsys.readouterr().err.startswith("等待另一个进程构建 e5 模型")
 
 
 def test_lock_timeout_is_a_model_error(tmp_path, monkeypatch):

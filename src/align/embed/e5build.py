@@ -663,7 +663,8 @@ class _Progress:
         self.n += 1
         text = f"构建 e5 模型 (building e5 model) [{self.n}/{self.steps}] {message}"
         if self._rich is not None:
-            self._rich.update(self._task, description=text, completed=(self.n - 1) * 100)
+            short = f"构建 e5 模型 [{self.n}/{self.steps}] {message.split(' (')[0]}"
+            self._rich.update(self._task, description=short, completed=(self.n - 1) * 100)
         elif self.enabled:
             print(text, file=sys.stderr, flush=True)
 
@@ -723,7 +724,10 @@ def _remove_tree(path: Path) -> None:
         return
     aside = path.with_name(f".{path.name}.stale-{os.getpid()}-{time.time_ns()}")
     os.replace(path, aside)
-    shutil.rmtree(aside, ignore_errors=True)
+    if aside.is_dir():
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        aside.unlink()
 
 
 def _build_into(tmp: Path, weights: Path, sha: str, progress: _Progress) -> dict[str, Any]:
@@ -799,10 +803,23 @@ def ensure_e5_model(progress: bool = True) -> Path:
         ) from e
     lock = FileLock(str(parent / f".{final.name}.lock"))
     try:
-        lock.acquire(timeout=LOCK_TIMEOUT_S)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if progress:
+                print(
+                    "等待另一个进程构建 e5 模型 (waiting for another process building the e5 model)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            lock.acquire(timeout=LOCK_TIMEOUT_S)
     except Timeout as e:
         raise ModelError(
             "等待其他进程构建 e5 模型超时 (timed out waiting for another build)", path=str(final)
+        ) from e
+    except OSError as e:
+        raise ModelError(
+            f"无法锁定模型缓存目录 (cannot lock model cache dir): {e}", path=str(parent)
         ) from e
     try:
         if is_valid_build(final, sha):  # another process finished it while we waited
@@ -812,7 +829,12 @@ def ensure_e5_model(progress: bool = True) -> Path:
         for stale in parent.glob(f".{final.name}.*"):
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
-        _remove_tree(final)
+        try:
+            _remove_tree(final)
+        except OSError as e:
+            raise ModelError(
+                f"无法清理旧的模型目录 (cannot remove untrusted folder): {e}", path=str(final)
+            ) from e
         # mkdir (not mkdtemp) so the folder gets the user's umask rather than 0700
         tmp = parent / f".{final.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
         tmp.mkdir()
