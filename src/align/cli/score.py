@@ -117,7 +117,10 @@ def score(
         if fmt == "table" and output is None:
             from rich.console import Console
 
-            formatter.render(reports, Console(highlight=False))  # type: ignore[attr-defined]
+            console = Console(highlight=False)
+            if not console.is_terminal:  # piped: a fixed width that fits Chinese columns
+                console = Console(highlight=False, width=100)
+            formatter.render(reports, console)  # type: ignore[attr-defined]
         else:
             write_output(formatter.format(reports), output)
     if failures:

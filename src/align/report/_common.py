@@ -24,8 +24,13 @@ def summary_line(s: SetResult) -> str:
     )
 
 
-def snippet(text: str, width: int = 60) -> str:
-    t = " ".join(text.split())
+def snippet(text: str, width: int = 60, heading: str | None = None) -> str:
+    """A one-line preview; leading heading lines (already shown as the location) are dropped."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    heads = set(heading.split(" > ")) if heading else set()
+    while len(lines) > 1 and lines[0] in heads:
+        lines.pop(0)
+    t = " ".join(" ".join(lines).split())
     return t if len(t) <= width else t[: width - 1] + "…"
 
 

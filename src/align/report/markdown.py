@@ -33,7 +33,7 @@ class MarkdownFormatter:
                     out.append(
                         f"| `{t.id}` | {_cell(t.title)} | {STATUS_SYMBOL[t.status]} "
                         f"{STATUS_LABEL[t.status]} | {t.score:.2f} | "
-                        f"{_cell(snippet(ev.text, 50)) if ev else '—'} | "
+                        f"{_cell(snippet(ev.text, 50, ev.location.heading)) if ev else '—'} | "
                         f"{_cell(ev.location.label()) if ev else ''} |"
                     )
                 out.append("")

@@ -52,7 +52,7 @@ class TableFormatter:
                 for t in s.tasks:
                     ev = t.evidence[0] if t.evidence else None
                     if ev:
-                        evid = Text(snippet(ev.text, 48))
+                        evid = Text(snippet(ev.text, 48, ev.location.heading))
                         loc = ev.location.label()
                         if loc:
                             evid.append(f"（{loc}）", style="dim")
