@@ -25,6 +25,7 @@ demo: install
 test: install
 	@dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || true
+	$(BIN)/ruff check -q src tests scripts benchmarks
 	$(BIN)/python -m pytest -q
 
 lint: install

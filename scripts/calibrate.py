@@ -204,7 +204,7 @@ def calibrate(model: str) -> dict:
             "passage_top1": round(pm["top1"], 4),
             "doc_f1_general": general["_doc_f1"],
             "doc_f1_broad": broad_th["_doc_f1"] if broad_th else None,
-            "unrelated_max": {tid: round(float(x), 3) for tid, x in zip(task_ids, unrelated_max)},
+            "unrelated_max": {tid: round(float(x), 3) for tid, x in zip(task_ids, unrelated_max, strict=True)},
         },
     }
     return out

@@ -9,12 +9,9 @@ Public API (heavy libraries load only when scoring starts)::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .types import Report
 
 __all__ = ["__version__", "score", "load_policies", "read_document", "chunk_document"]
 

@@ -52,7 +52,6 @@ def score_with_progress(
 ) -> tuple[list[Report], int]:
     """Score every plan, printing one error line per bad file; returns reports and #failures."""
     from ..errors import AlignError
-    from ..types import Report
 
     console = err_console()
     show = console.is_terminal
