@@ -51,6 +51,7 @@ GRID_DENSE = (1.0,)
 GRID_LEXICAL = (0.0, 0.25, 0.5, 0.75, 1.0)
 GRID_SUB = (0.0, 0.3, 0.5, 0.7, 1.0)
 GRID_HEADING = (True,)
+GRID_SUB_MODE = ("blend", "max")
 ROUND = 3
 
 
@@ -128,14 +129,15 @@ def calibrate(model: str) -> dict:
     # 2. weights
     best = None
     grid = product(GRID_DENSE if dense else (0.0,), GRID_LEXICAL if dense else (1.0,),
-                   GRID_SUB if dense else (0.0,), GRID_HEADING)
-    for wd, wl, sw, hc in grid:
-        if wd + wl == 0:
+                   GRID_SUB, GRID_HEADING, GRID_SUB_MODE)
+    for wd, wl, sw, hc, mode in grid:
+        if wd + wl == 0 or (sw == 0 and mode == "max"):
             continue
-        cal = replace(base, dense_weight=wd, lexical_weight=wl, sub_view_weight=sw, heading_context=hc)
+        cal = replace(base, dense_weight=wd, lexical_weight=wl, sub_view_weight=sw, heading_context=hc,
+                      sub_mode=mode)
         m = passage_metrics(task_ids, passage_scores(scorer, cal_ps, cal), cal_ps)
         objective = m["mean_auc"] + m["mean_ap"] + m["top1"]
-        print(f"  dense={wd} lexical={wl} sub={sw} heading={hc}: auc={m['mean_auc']:.3f} "
+        print(f"  dense={wd} lexical={wl} sub={sw} mode={mode} heading={hc}: auc={m['mean_auc']:.3f} "
               f"ap={m['mean_ap']:.3f} top1={m['top1']:.3f}", file=sys.stderr)
         if best is None or objective > best[0] + 1e-9:
             best = (objective, cal, m)
@@ -189,6 +191,7 @@ def calibrate(model: str) -> dict:
         "dev_set": "dev/passages.jsonl (split=calibration) + dev/unrelated",
         "weights": {"dense": cal.dense_weight, "lexical": cal.lexical_weight},
         "sub_view_weight": cal.sub_view_weight,
+        "sub_mode": cal.sub_mode,
         "heading_context": cal.heading_context,
         "negative_penalty": cal.negative_penalty,
         "thresholds": {

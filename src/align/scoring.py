@@ -68,6 +68,7 @@ class Calibration:
     tasks: dict[str, Threshold] = field(default_factory=dict)
     heading_context: bool = True
     sub_view_weight: float = 0.0
+    sub_mode: str = "blend"  # "blend": (1-w)*main + w*best_sub; "max": max(main, w-blend)
     negative_penalty: float = 1.0
     source: str = ""
 
@@ -95,6 +96,7 @@ class Calibration:
             tasks={k: Threshold(**v) for k, v in th.get("tasks", {}).items()},
             heading_context=bool(data.get("heading_context", True)),
             sub_view_weight=float(data.get("sub_view_weight", 0.0)),
+            sub_mode=str(data.get("sub_mode", "blend")),
             negative_penalty=float(data.get("negative_penalty", 1.0)),
             source=source,
         )
@@ -321,7 +323,10 @@ def score_chunks(
     combined = main.copy()
     has_sub = np.isfinite(best_sub[:, 0])
     if sw > 0 and has_sub.any():
-        combined[has_sub] = (1 - sw) * main[has_sub] + sw * best_sub[has_sub]
+        blended = (1 - sw) * main[has_sub] + sw * best_sub[has_sub]
+        # "max": a task with several distinct measures (fyp43-2 spans 产教融合, 1+X, 职业本科...)
+        # is answered by a passage about any one of them, even if it never names the whole task
+        combined[has_sub] = np.maximum(main[has_sub], blended) if calibration.sub_mode == "max" else blended
 
     if calibration.negative_penalty:
         for ti, t in enumerate(index.tasks):
