@@ -184,14 +184,19 @@ def run(
 
 
 def run_worker(
-    plans: Sequence[Path], cache_dir: Path, *, model: str = "e5-small", tmp: Path
+    plans: Sequence[Path],
+    cache_dir: Path,
+    *,
+    model: str = "e5-small",
+    tmp: Path,
+    preload_model: bool = False,
 ) -> dict:
     """`align score PLANS -f json -o FILE` in a child process, with stage timings (see
     _score_worker.py). Raises when the run fails."""
     out_file = Path(tempfile.mkstemp(prefix="report-", suffix=".json", dir=tmp)[1])
     r = run(
         [PY, str(BENCH / "_score_worker.py"), "--model", model, "--out", str(out_file),
-         *map(str, plans)],
+         *(["--preload-model"] if preload_model else []), *map(str, plans)],
         env={"ALIGN_CACHE_DIR": str(cache_dir)},
     )
     if r["returncode"] != 0:

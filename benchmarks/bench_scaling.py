@@ -2,7 +2,8 @@
 fitted exponent b of time ~ chars^b (least squares on log-log; 1.0 is linear).
 
 Each point is a fresh process on a fresh cache that already holds the task and background
-vectors (so the per-model set-up, the same at every size, stays out of `doc_s`). `doc_s` is the
+vectors, and the model is loaded before the plan is read (so the per-model set-up, the same at
+every size, stays out of `doc_s`). `doc_s` is the
 plan's own time (read + chunk + embed + score + report); `wall_s` is the whole process.
 
 Two series: the real model (e5-small) and `--model lexical` (everything except the neural model,
@@ -57,7 +58,9 @@ def series(model: str, sizes: list[int], tmp: Path, max_seconds: float) -> dict:
                 continue
         plan = tmp / f"plan-{model}-{n}.txt"
         plan.write_text(make_plan(n, seed=10 + n), encoding="utf-8")
-        r = run_worker([plan], copy_cache(seed_cache, mdir, tmp), model=model, tmp=tmp)
+        r = run_worker(
+            [plan], copy_cache(seed_cache, mdir, tmp), model=model, tmp=tmp, preload_model=True
+        )
         points.append({
             "chars": r["chars"],
             "chunks": r["chunks"],
