@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test install lint bench eval calibrate
+.PHONY: demo test install lint bench eval calibrate serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: install
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || true
 	$(BIN)/ruff check -q src tests scripts benchmarks
 	$(BIN)/python -m pytest -q
+
+# 本地网页 local page: open http://127.0.0.1:8000 and upload examples/plan.docx
+serve: install
+	$(BIN)/align serve
 
 lint: install
 	$(BIN)/ruff check src tests scripts benchmarks
