@@ -8,10 +8,7 @@ never needed). Skipped, with the reason, only when that browser is not installed
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +21,8 @@ if not CHROMIUM.exists():
     )
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 uvicorn = pytest.importorskip("uvicorn")
+
+from live_server import LiveServer  # noqa: E402
 
 from align.serve import create_app  # noqa: E402
 
@@ -42,32 +41,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-class LiveServer:
-    """uvicorn in a background thread on a socket bound here (port 0: the OS picks a free one)."""
-
-    def __init__(self, app) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        for _ in range(400):
-            if self.server.started:
-                return self
-            if not self.thread.is_alive():
-                break
-            time.sleep(0.05)
-        raise RuntimeError("uvicorn did not start")
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.sock.close()
 
 
 def lexical_scorer():

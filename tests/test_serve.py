@@ -12,7 +12,6 @@ import os
 import re
 import socket
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +22,9 @@ import pytest
 
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
+
+from live_server import LiveServer  # noqa: E402
+
 pytest.importorskip("starlette")
 pytest.importorskip("python_multipart")
 
@@ -46,35 +48,6 @@ PLAN_DOCX = ROOT / "examples" / "plan.docx"
 # ---------------------------------------------------------------------------- live server
 
 
-class LiveServer:
-    """uvicorn in a background thread on a socket we bound ourselves (no port race)."""
-
-    def __init__(self, app) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        for _ in range(400):  # bounded wait for startup
-            if self.server.started:
-                return self
-            if not self.thread.is_alive():
-                break
-            time.sleep(0.05)
-        raise RuntimeError("uvicorn did not start")
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.sock.close()
 
 
 def lexical_factory(calls: list[int] | None = None):
