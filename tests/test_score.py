@@ -133,3 +133,43 @@ def test_cli_app_is_importable_without_torch() -> None:
     code = "import sys, align.cli; assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     assert app is not None
+
+
+SOCKET_BLOCKER = """
+import socket
+
+def _refuse(*args, **kwargs):
+    raise OSError("network disabled for this test")
+
+socket.socket.connect = _refuse
+socket.socket.connect_ex = _refuse
+socket.create_connection = _refuse
+"""
+
+
+def test_scoring_with_the_default_model_needs_no_network(tmp_path: Path) -> None:
+    """The whole `align score` path, default model, empty embedding cache, sockets refused, and
+    no HF_*_OFFLINE variables set by the caller: align must set them itself."""
+    import os
+
+    from align.embed.e5build import ensure_e5_model
+
+    built = ensure_e5_model(progress=False)
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    (cache / "models" / built.name).symlink_to(built, target_is_directory=True)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SOCKET_BLOCKER, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env.update(PYTHONPATH=str(site), ALIGN_CACHE_DIR=str(cache))
+    out = tmp_path / "r.json"
+    r = subprocess.run(
+        [sys.executable, "-m", "align", "score", str(EXAMPLE), "-f", "json", "-o", str(out)],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["model"]["name"] and "e5" in data["model"]["name"]
+    statuses = {t["status"] for s in data["policy_sets"] for t in s["tasks"]}
+    assert "covered" in statuses
