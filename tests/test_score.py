@@ -173,3 +173,13 @@ def test_scoring_with_the_default_model_needs_no_network(tmp_path: Path) -> None
     assert data["model"]["name"] and "e5" in data["model"]["name"]
     statuses = {t["status"] for s in data["policy_sets"] for t in s["tasks"]}
     assert "covered" in statuses
+
+
+def test_size_limit_is_configurable_and_reported(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.txt"
+    plan.write_text("一、总体目标\n" + "深化产教融合，推进校企合作。" * 200, encoding="utf-8")
+    r = run_cli("score", str(plan), "--model", "lexical", "--max-size", "0.001")
+    assert r.returncode == 2
+    assert "plan.txt" in r.stderr and "Traceback" not in r.stderr
+    ok = run_cli("score", str(plan), "--model", "lexical", "--max-size", "1", "-f", "json")
+    assert ok.returncode == 0, ok.stderr

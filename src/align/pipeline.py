@@ -48,6 +48,7 @@ class Scorer:
         embedder: Embedder | None = None,
         calibration: Calibration | None = None,
         max_tokens: int | None = None,
+        max_bytes: int | None = None,
     ):
         from .policies import load_policies, select_sets
 
@@ -62,6 +63,7 @@ class Scorer:
         self._calibration = calibration
         self._index: TaskIndex | None = None
         self.max_tokens = max_tokens
+        self.max_bytes = max_bytes  # None: the reader's default (50 MB)
         self.timings = Timings(setup=time.perf_counter() - t0)
 
     # lazily loaded so that `align policies` or a failing read never loads torch ------------
@@ -141,7 +143,7 @@ class Scorer:
         from .read import read_document
 
         t0 = time.perf_counter()
-        doc = read_document(path, encoding=encoding)
+        doc = read_document(path, encoding=encoding, **self._size_limit())
         self.timings.read += time.perf_counter() - t0
         return self.score_document(doc)
 
@@ -149,9 +151,12 @@ class Scorer:
         from .read import read_bytes
 
         t0 = time.perf_counter()
-        doc = read_bytes(data, name)
+        doc = read_bytes(data, name, **self._size_limit())
         self.timings.read += time.perf_counter() - t0
         return self.score_document(doc)
+
+    def _size_limit(self) -> dict[str, int]:
+        return {} if self.max_bytes is None else {"max_bytes": self.max_bytes}
 
     def score_paths(
         self,

@@ -98,3 +98,13 @@ EncodingOption = typer.Option(
     None, "--encoding", help="强制文本编码（如 gbk）。Force the text encoding of .txt/.md files."
 )
 OutputOption = typer.Option(None, "--output", "-o", help="写入文件而非标准输出。Write to FILE instead of stdout.")
+MaxSizeOption = typer.Option(
+    50.0,
+    "--max-size",
+    min=0.001,
+    help="文件大小上限（MB，默认 50）。Refuse plan files larger than this many MB (default 50).",
+)
+
+
+def megabytes(mb: float) -> int:
+    return int(mb * 1024 * 1024)

@@ -18,12 +18,14 @@ from ._app import app
 from ._common import (
     EXIT_INPUT,
     EncodingOption,
+    MaxSizeOption,
     ModelOption,
     NoCacheOption,
     OutputOption,
     PolicyOption,
     SetOption,
     handle_errors,
+    megabytes,
     print_error,
     warn,
     write_output,
@@ -84,10 +86,11 @@ def _config(config_path: Path | None, policy: list[Path] | None, sets: list[str]
     )
 
 
-def _scorer(cfg: AlignConfig, no_cache: bool) -> Scorer:
+def _scorer(cfg: AlignConfig, no_cache: bool, max_size: float) -> Scorer:
     from ..pipeline import Scorer
 
     return Scorer(
+        max_bytes=megabytes(max_size),
         policy_files=cfg.policies,
         set_ids=list(cfg.sets) if cfg.sets else None,
         model=cfg.model,
@@ -125,6 +128,7 @@ def check(
     model: str = ModelOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
+    max_size: float = MaxSizeOption,
 ) -> None:
     """按配置规则检查规划（CI 用）。Check plans against the configured rules (for CI).
 
@@ -147,7 +151,7 @@ def check(
             warn(f"配置的基线文件不存在，按规则检查 (configured baseline not found): {cfg.baseline}")
     base = load_baseline(base_path) if base_path is not None else None  # fail fast, before scoring
 
-    scorer = _scorer(cfg, no_cache)
+    scorer = _scorer(cfg, no_cache, max_size)
     reports, errors = _score(scorer, paths, encoding)
     if base is not None:
         result = compare_to_baseline(reports, base, cfg, errors)
@@ -174,13 +178,14 @@ def baseline_cmd(
     model: str = ModelOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
+    max_size: float = MaxSizeOption,
 ) -> None:
     """记录当前各任务的状态与得分，作为 `align check --baseline` 的比较基准。
     Record per-task statuses and scores as a baseline for `align check --baseline`."""
     from ..check import dump_baseline, make_baseline
 
     cfg = _config(config_path, policy, sets, model)
-    scorer = _scorer(cfg, no_cache)
+    scorer = _scorer(cfg, no_cache, max_size)
     reports, errors = _score(scorer, paths, encoding)
     if errors:
         # a baseline without one of the plans would let that plan regress unnoticed
@@ -231,6 +236,7 @@ def diff(
     model: str = ModelOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
+    max_size: float = MaxSizeOption,
 ) -> None:
     """比较两版规划：各任务状态、得分与证据的变化。
     Compare two versions of a plan: per-task status, score and evidence before and after."""
@@ -245,7 +251,7 @@ def diff(
     cfg = _config(config_path, policy, sets, model)
     with tempfile.TemporaryDirectory(prefix="align-diff-") as tmp:
         old_p, new_p = _materialise(old, Path(tmp)), _materialise(new, Path(tmp))
-        scorer = _scorer(cfg, no_cache)
+        scorer = _scorer(cfg, no_cache, max_size)
         old_r = scorer.score_path(old_p, encoding=encoding)
         new_r = scorer.score_path(new_p, encoding=encoding)
     # name the inputs as the user gave them, not the temp files

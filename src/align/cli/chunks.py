@@ -10,8 +10,10 @@ from ._app import app
 from ._common import (
     EXIT_INPUT,
     EncodingOption,
+    MaxSizeOption,
     OutputOption,
     handle_errors,
+    megabytes,
     print_error,
     write_output,
 )
@@ -40,12 +42,7 @@ def chunks_command(
         min=8,
         help="每块最多词元数（默认 200）。Maximum model tokens per chunk (default 200).",
     ),
-    max_size: float = typer.Option(
-        50.0,
-        "--max-size",
-        min=0.001,
-        help="文件大小上限（MB）。Refuse files larger than this (MB).",
-    ),
+    max_size: float = MaxSizeOption,
     full: bool = typer.Option(
         False, "--full", help="表格中显示全文。Show whole chunk texts in the table."
     ),
@@ -74,7 +71,7 @@ def chunks_command(
     results = []
     for path in paths:
         try:
-            doc = read_document(path, encoding=encoding, max_bytes=int(max_size * 1024 * 1024))
+            doc = read_document(path, encoding=encoding, max_bytes=megabytes(max_size))
             results.append((doc, chunk_document(doc, max_tokens=limit)))
         except AlignError as err:
             print_error(err)

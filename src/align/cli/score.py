@@ -11,6 +11,7 @@ import typer
 from ._app import app
 from ._common import (
     EncodingOption,
+    MaxSizeOption,
     ModelOption,
     NoCacheOption,
     OutputOption,
@@ -18,6 +19,7 @@ from ._common import (
     SetOption,
     err_console,
     handle_errors,
+    megabytes,
     print_error,
     write_output,
 )
@@ -35,6 +37,7 @@ def make_scorer(
     model: str | None,
     no_cache: bool,
     progress: bool = True,
+    max_size: float | None = None,
 ) -> Scorer:
     from ..pipeline import Scorer
 
@@ -44,6 +47,7 @@ def make_scorer(
         model=model,
         cache=not no_cache,
         progress=progress,
+        max_bytes=megabytes(max_size) if max_size else None,
     )
 
 
@@ -102,6 +106,7 @@ def score(
     output: Path = OutputOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
+    max_size: float = MaxSizeOption,
 ) -> None:
     """对照政策任务为规划评分。Score plans against the policy tasks (coverage report with evidence)."""
     from ..errors import AlignError
@@ -109,7 +114,7 @@ def score(
 
     if fmt not in SCORE_FORMATS:
         raise AlignError(f"未知的输出格式 {fmt!r}，可选：{' | '.join(SCORE_FORMATS)} (unknown format)")
-    scorer = make_scorer(policy, sets, model, no_cache)
+    scorer = make_scorer(policy, sets, model, no_cache, max_size=max_size)
     reports, failures = score_with_progress(scorer, paths, encoding)
     if reports:
         formatter = get_formatter(fmt)
@@ -136,6 +141,7 @@ def explain(
     top: int = typer.Option(8, "--top", "-n", help="显示前 N 段证据。Show the top N passages."),
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
+    max_size: float = MaxSizeOption,
 ) -> None:
     """解释某项任务的得分与证据。Explain one task's status: ranked evidence and thresholds."""
     from rich.console import Console
@@ -146,7 +152,7 @@ def explain(
     from ..errors import AlignError
     from ..report._common import STATUS_STYLE, status_text
 
-    scorer = make_scorer(policy, None, model, no_cache)
+    scorer = make_scorer(policy, None, model, no_cache, max_size=max_size)
     tasks = {t.id: t for s in scorer.policy_sets for t in s.tasks}
     if task_id not in tasks:
         raise AlignError(f"没有编号为 {task_id} 的任务 (unknown task id); 可用：{', '.join(tasks)}")
