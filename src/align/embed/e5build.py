@@ -541,6 +541,15 @@ def _write_configs(f: E5File, folder: Path) -> None:
         },
     )
     p = f.pieces
+    special = {
+        "bos_token": p[f.bos],
+        "eos_token": p[f.eos],
+        "cls_token": p[f.bos],
+        "sep_token": p[f.eos],
+        "pad_token": p[f.pad],
+        "unk_token": p[f.unk],
+        "mask_token": "<mask>",
+    }
     _write_json(
         folder / "tokenizer_config.json",
         {
@@ -548,29 +557,12 @@ def _write_configs(f: E5File, folder: Path) -> None:
             # pipeline and drop the space collapsing and the unknown-character isolation.
             "tokenizer_class": "PreTrainedTokenizerFast",
             "model_max_length": MAX_SEQ_LENGTH,
-            "bos_token": p[f.bos],
-            "eos_token": p[f.eos],
-            "cls_token": p[f.bos],
-            "sep_token": p[f.eos],
-            "pad_token": p[f.pad],
-            "unk_token": p[f.unk],
-            "mask_token": "<mask>",
+            **special,
             "clean_up_tokenization_spaces": False,
             "model_input_names": ["input_ids", "attention_mask"],
         },
     )
-    _write_json(
-        folder / "special_tokens_map.json",
-        {
-            "bos_token": p[f.bos],
-            "eos_token": p[f.eos],
-            "cls_token": p[f.bos],
-            "sep_token": p[f.eos],
-            "pad_token": p[f.pad],
-            "unk_token": p[f.unk],
-            "mask_token": "<mask>",
-        },
-    )
+    _write_json(folder / "special_tokens_map.json", special)
     _write_json(
         folder / "sentence_bert_config.json",
         {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import AlignError
 from ..types import Report
@@ -30,11 +30,14 @@ FORMATS: dict[str, str] = {
 }
 
 
-def get_formatter(name: str, **options: object) -> Formatter:
-    if name not in FORMATS:
-        raise AlignError(
-            f"未知的输出格式 {name!r}，可选：{', '.join(FORMATS)} (unknown format)"
-        )
-    mod, cls = FORMATS[name].split(":")
+def load_formatter(registry: dict[str, str], name: str, what: str, **options: object) -> Any:
+    """Import ``module:Class`` from ``registry`` only when asked, and instantiate it."""
+    if name not in registry:
+        raise AlignError(f"未知的{what} {name!r}，可选：{' | '.join(registry)} (unknown format)")
+    mod, cls = registry[name].split(":")
     module = importlib.import_module(f"{__name__}.{mod}")
     return getattr(module, cls)(**options)
+
+
+def get_formatter(name: str, **options: object) -> Formatter:
+    return load_formatter(FORMATS, name, "输出格式", **options)

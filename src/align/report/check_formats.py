@@ -6,12 +6,9 @@ is a class with ``name`` and ``format(result, reports) -> str``; modules load on
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
-
-from ..errors import AlignError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..check import CheckResult
@@ -33,13 +30,9 @@ class CheckFormatter(Protocol):
 
 
 def get_check_formatter(name: str, **options: object) -> CheckFormatter:
-    if name not in CHECK_FORMATS:
-        raise AlignError(
-            f"未知的检查输出格式 {name!r}，可选：{' | '.join(CHECK_FORMATS)} (unknown format)"
-        )
-    mod, cls = CHECK_FORMATS[name].split(":")
-    module = importlib.import_module(f"{__package__}.{mod}")
-    return getattr(module, cls)(**options)
+    from . import load_formatter
+
+    return load_formatter(CHECK_FORMATS, name, "检查输出格式", **options)
 
 
 LEVEL_ZH = {"error": "错误", "warning": "警告", "notice": "提示"}
