@@ -62,16 +62,12 @@ def main() -> None:
     ap.add_argument("--preload-model", action="store_true")
     ap.add_argument("plans", nargs="+")
     a = ap.parse_args()
-    from align.cli import main as cli_main
+    from align.cli import run as cli_run
 
     t_import = time.perf_counter() - T_START
-    sys.argv = ["align", "score", *a.plans, "--model", a.model, "-f", "json", "-o", a.out]
     t0 = time.perf_counter()
-    code = 0
-    try:
-        cli_main()
-    except SystemExit as e:
-        code = int(e.code or 0)
+    code = cli_run(["score", *a.plans, "--model", a.model, "-f", "json", "-o", a.out])
+    code = int(code or 0) if isinstance(code, int | None) else 1
     cli = time.perf_counter() - t0
     if code != 0 or not _scorers:
         sys.stderr.write(f"align score exited {code}\n")
@@ -107,8 +103,14 @@ def main() -> None:
                 "chunks": chunks,
                 "chars": chars,
             }
-        )
+        ),
+        flush=True,
     )
+    # leave the way the `align` console script does, so the wall time measured from outside
+    # is what a user waits for
+    from align.cli import exit_process
+
+    exit_process(0)
 
 
 if __name__ == "__main__":

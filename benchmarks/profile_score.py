@@ -25,15 +25,11 @@ def _child(plan: str, out: str, html: str | None, model: str) -> None:
     from pyinstrument import Profiler
 
     sys.path.insert(0, str(BENCH))
-    from align.cli import main as cli_main
+    from align.cli import run as cli_run
 
-    sys.argv = ["align", "score", plan, "--model", model, "-f", "json", "-o", out + ".report"]
     prof = Profiler(interval=0.001)
     prof.start()
-    try:
-        cli_main()
-    except SystemExit:
-        pass
+    cli_run(["score", plan, "--model", model, "-f", "json", "-o", out + ".report"])
     prof.stop()
     if html:
         Path(html).write_text(prof.output_html(), encoding="utf-8")

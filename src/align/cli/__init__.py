@@ -17,12 +17,17 @@ from ._app import app
 
 def main() -> None:
     """The ``align`` console script: run the command, then leave quickly."""
+    exit_process(run())
+
+
+def run(args: list[str] | None = None) -> object:
+    """Run one command (``sys.argv`` by default) and return its exit code instead of exiting:
+    for tools that time or profile the CLI in-process (benchmarks/)."""
     try:
-        app()
-        code: object = 0
+        app(args=args)
     except SystemExit as e:
-        code = e.code
-    exit_process(code)
+        return e.code
+    return 0
 
 
 def exit_process(code: object) -> None:
