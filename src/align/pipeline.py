@@ -19,6 +19,7 @@ from .types import Document, DocumentInfo, ModelInfo, Report
 
 if TYPE_CHECKING:  # pragma: no cover
     from .embed.base import Embedder
+    from .embed.cache import EmbeddingCache
     from .scoring import Calibration, TaskIndex
     from .types import PolicySet
 
@@ -78,6 +79,11 @@ class Scorer:
         return self._embedder
 
     @property
+    def store(self) -> EmbeddingCache | None:
+        """The on-disk cache of vectors, term weights and task indexes (None with --no-cache)."""
+        return self.embedder.cache
+
+    @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
             from .scoring import load_calibration
@@ -88,17 +94,18 @@ class Scorer:
     @property
     def index(self) -> TaskIndex:
         if self._index is None:
-            from .scoring import build_task_index
+            from .scoring import load_task_index
 
             embedder, calibration = self.embedder, self.calibration  # timed on their own
             t0 = time.perf_counter()
-            self._index = build_task_index(self.policy_sets, embedder, calibration)
+            self._index = load_task_index(self.policy_sets, embedder, calibration, self.store)
             self.timings.setup += time.perf_counter() - t0
         return self._index
 
     # ---------------------------------------------------------------------------------------
     def score_document(self, doc: Document) -> Report:
         from .chunk import DEFAULT_MAX_TOKENS, chunk_document
+        from .embed.lexical import passage_weights
         from .scoring import chunk_embed_text, decide, score_chunks
 
         t0 = time.perf_counter()
@@ -106,12 +113,14 @@ class Scorer:
         self.timings.chunk += time.perf_counter() - t0
         index, emb, cal = self.index, self.embedder, self.calibration
         t1 = time.perf_counter()
+        texts = [chunk_embed_text(c, cal.heading_context) for c in chunks]
         vectors = None
         if chunks and emb.dense and cal.dense_weight > 0:
-            vectors = emb.encode_passages([chunk_embed_text(c, cal.heading_context) for c in chunks])
+            vectors = emb.encode_passages(texts)
         t2 = time.perf_counter()
-        scores = score_chunks(chunks, index, emb, cal, vectors=vectors)
-        sets = decide(chunks, self.policy_sets, scores, cal)
+        lex_weights = passage_weights(texts, self.store)  # jieba only for uncached texts
+        scores = score_chunks(chunks, index, emb, cal, vectors=vectors, lex_weights=lex_weights)
+        sets = decide(chunks, self.policy_sets, scores, cal, index.term_words)
         self.timings.embed += t2 - t1
         self.timings.score += time.perf_counter() - t2  # lexical signal + standardising + statuses
         info = emb.info

@@ -45,6 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
     from .embed.base import Embedder
+    from .embed.cache import EmbeddingCache
+    from .embed.lexical import LexicalQueries
 
 CALIBRATION_DIR = Path(__file__).parent / "calibration"
 BACKGROUND_FILE = CALIBRATION_DIR / "background.jsonl"
@@ -185,18 +187,82 @@ class _View:
 
 @dataclass
 class TaskIndex:
-    """Everything about the tasks that does not depend on the document, computed once."""
+    """Everything about the tasks that does not depend on the document, computed once (and kept
+    in the on-disk cache, see :func:`load_task_index`)."""
 
     tasks: list[Task]
     views: list[_View]
     dense_q: np.ndarray | None  # (n_views, dim)
-    lex_q: list[str]  # per view
+    lex: LexicalQueries  # one query per view
     dense_mu: np.ndarray  # per view
     dense_sd: np.ndarray
     lex_mu: np.ndarray  # per view
     lex_sd: np.ndarray
     # per task: sorted combined scores of background passages NOT about the task (the null)
     null: list[np.ndarray] = field(default_factory=list)
+    # every key term and alias -> its words, for matched_terms (no jieba at scoring time)
+    term_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """The computed parts as one .npz (no pickle); tasks and views come from the policies."""
+        import io
+
+        import numpy as np
+
+        meta = {
+            "task_ids": [t.id for t in self.tasks],
+            "n_views": len(self.views),
+            "vocab": list(self.lex.vocab),
+            "term_words": {k: list(v) for k, v in self.term_words.items()},
+            "null_sizes": [int(v.size) for v in self.null],
+        }
+        arrays = {
+            "meta": np.array(json.dumps(meta, ensure_ascii=False)),
+            "lex_matrix": self.lex.matrix,
+            "dense_mu": self.dense_mu,
+            "dense_sd": self.dense_sd,
+            "lex_mu": self.lex_mu,
+            "lex_sd": self.lex_sd,
+            "null": np.concatenate(self.null) if self.null else np.zeros(0),
+        }
+        if self.dense_q is not None:
+            arrays["dense_q"] = self.dense_q
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, tasks: list[Task]) -> TaskIndex:
+        """The inverse of :meth:`to_bytes`; raises ValueError if it does not fit ``tasks``."""
+        import io
+
+        import numpy as np
+
+        from .embed.lexical import LexicalQueries
+
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                arr = {k: z[k] for k in z.files if k != "meta"}
+        except (OSError, KeyError, ValueError, EOFError) as e:
+            raise ValueError(f"unreadable task index: {e}") from e
+        views = _views(tasks)
+        if meta.get("task_ids") != [t.id for t in tasks] or meta.get("n_views") != len(views):
+            raise ValueError("task index is for other tasks")
+        sizes = meta["null_sizes"]
+        bounds = np.cumsum([0, *sizes])
+        return cls(
+            tasks=tasks,
+            views=views,
+            dense_q=arr.get("dense_q"),
+            lex=LexicalQueries(tuple(meta["vocab"]), arr["lex_matrix"]),
+            dense_mu=arr["dense_mu"],
+            dense_sd=arr["dense_sd"],
+            lex_mu=arr["lex_mu"],
+            lex_sd=arr["lex_sd"],
+            null=[arr["null"][bounds[i] : bounds[i + 1]] for i in range(len(sizes))],
+            term_words={k: tuple(v) for k, v in meta["term_words"].items()},
+        )
 
     def expected_null_max(self, n: int) -> np.ndarray:
         """Per task, the expected best score among ``n`` chunks that are not about the task.
@@ -232,22 +298,37 @@ def _null_stats(sims: np.ndarray, exclude: list[np.ndarray]) -> tuple[np.ndarray
     return mu, sd
 
 
+def _views(tasks: Sequence[Task]) -> list[_View]:
+    views: list[_View] = []
+    for ti, t in enumerate(tasks):
+        views.append(_View(ti, None, task_main_text(t)))
+        for si in range(len(t.sub_measures)):
+            views.append(_View(ti, si, sub_measure_text(t, si)))
+    return views
+
+
+def _lexical_queries(tasks: Sequence[Task]) -> list[str]:
+    """One bag of words per view, in the order of :func:`_views`."""
+    out: list[str] = []
+    for t in tasks:
+        out.append(lexical_query(t))
+        out.extend(sub_lexical_query(t, si) for si in range(len(t.sub_measures)))
+    return out
+
+
 def build_task_index(
-    policy_sets: Sequence[PolicySet], embedder: Embedder, calibration: Calibration
+    policy_sets: Sequence[PolicySet],
+    embedder: Embedder,
+    calibration: Calibration,
+    store: EmbeddingCache | None = None,
 ) -> TaskIndex:
     import numpy as np
 
-    from .embed.lexical import lexical_scores
+    from .embed.lexical import build_queries, passage_weights, similarity, term_words
 
     tasks = [t for s in policy_sets for t in s.tasks]
-    views: list[_View] = []
-    lex_q: list[str] = []
-    for ti, t in enumerate(tasks):
-        views.append(_View(ti, None, task_main_text(t)))
-        lex_q.append(lexical_query(t))
-        for si in range(len(t.sub_measures)):
-            views.append(_View(ti, si, sub_measure_text(t, si)))
-            lex_q.append(sub_lexical_query(t, si))
+    views = _views(tasks)
+    lex_q = build_queries(_lexical_queries(tasks))
 
     bg = load_background()
     bg_text = [b.text for b in bg]
@@ -262,12 +343,79 @@ def build_task_index(
         bg_vec = embedder.encode_passages(bg_text)
         sims = dense_q @ bg_vec.T
         dense_mu, dense_sd = _null_stats(sims, [own[v.task_index] for v in views])
-    lex = lexical_scores(lex_q, bg_text)
+    bg_weights = passage_weights(bg_text, store)
+    lex = similarity(lex_q, bg_weights)
     lex_mu, lex_sd = _null_stats(lex, [own[v.task_index] for v in views])
-    index = TaskIndex(tasks, views, dense_q, lex_q, dense_mu, dense_sd, lex_mu, lex_sd)
+    terms = {x for t in tasks for x in (*t.terms, *t.aliases, *(w for m in t.sub_measures for w in m.terms))}
+    index = TaskIndex(
+        tasks, views, dense_q, lex_q, dense_mu, dense_sd, lex_mu, lex_sd,
+        term_words={x: term_words(x) for x in sorted(terms)},
+    )  # fmt: skip
     bg_chunks = [Chunk(id=f"bg{i}", text=t, location=_NO_LOCATION) for i, t in enumerate(bg_text)]
-    bg_scores = score_chunks(bg_chunks, index, embedder, calibration, n_effective=0, vectors=bg_vec)
+    bg_scores = score_chunks(
+        bg_chunks, index, embedder, calibration, n_effective=0, vectors=bg_vec,
+        lex_weights=bg_weights,
+    )  # fmt: skip
     index.null = [np.sort(bg_scores.task[ti][~own[ti]]) for ti in range(len(tasks))]
+    return index
+
+
+# Bump when what build_task_index computes changes in a way the key below cannot see.
+INDEX_SCHEME = "align-task-index/1"
+INDEX_KIND = "task-index"
+
+
+def task_index_key(
+    policy_sets: Sequence[PolicySet], embedder: Embedder, calibration: Calibration
+) -> str:
+    """Everything a task index is computed from: the tasks (every field), the model's
+    fingerprint, the lexical weights' identity, the calibration, the background passages, and
+    the code that computes it (this module and the lexical one, by content)."""
+    import hashlib
+
+    from . import __version__
+    from .embed import lexical
+    from .embed.base import file_digest
+
+    h = hashlib.sha256()
+    parts = [
+        INDEX_SCHEME,
+        __version__,
+        file_digest(Path(__file__)),
+        file_digest(Path(lexical.__file__)),
+        embedder.info.fingerprint,
+        lexical.lexical_identity(),
+        repr(calibration),
+        file_digest(BACKGROUND_FILE),
+        repr([t for s in policy_sets for t in s.tasks]),
+    ]
+    for p in parts:
+        h.update(p.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def load_task_index(
+    policy_sets: Sequence[PolicySet],
+    embedder: Embedder,
+    calibration: Calibration,
+    store: EmbeddingCache | None = None,
+) -> TaskIndex:
+    """The task index from the on-disk cache when it was computed from exactly these inputs;
+    otherwise built (task and background vectors come from the embedding cache) and stored.
+    A warm run then needs neither jieba nor the model."""
+    if store is None:
+        return build_task_index(policy_sets, embedder, calibration)
+    tasks = [t for s in policy_sets for t in s.tasks]
+    key = task_index_key(policy_sets, embedder, calibration)
+    data = store.get_blobs(INDEX_KIND, [key]).get(key)
+    if data is not None:
+        try:
+            return TaskIndex.from_bytes(data, tasks)
+        except ValueError:
+            pass  # written by another version of the code: rebuild and overwrite
+    index = build_task_index(policy_sets, embedder, calibration, store)
+    store.put_blobs(INDEX_KIND, {key: index.to_bytes()})
     return index
 
 
@@ -290,18 +438,23 @@ def score_chunks(
     *,
     n_effective: int | None = None,
     vectors: np.ndarray | None = None,
+    lex_weights: Sequence[dict[str, float]] | None = None,
 ) -> ChunkScores:
     """Scores of every chunk for every task, minus what ``n_effective`` unrelated chunks would
-    reach by chance (default: the number of chunks, i.e. the document's length; 0 = raw)."""
+    reach by chance (default: the number of chunks, i.e. the document's length; 0 = raw).
+    ``vectors`` / ``lex_weights``: the chunks' dense vectors and term weights, when the caller
+    has them already (from the caches)."""
     import numpy as np
 
-    from .embed.lexical import lexical_scores
+    from .embed.lexical import passage_weights, similarity
 
     n_t, n_c = len(index.tasks), len(chunks)
     if n_c == 0:
         return ChunkScores(np.zeros((n_t, 0)), {})
     texts = [chunk_embed_text(c, calibration.heading_context) for c in chunks]
-    z_lex = (lexical_scores(index.lex_q, texts) - index.lex_mu[:, None]) / index.lex_sd[:, None]
+    if lex_weights is None:
+        lex_weights = passage_weights(texts)
+    z_lex = (similarity(index.lex, lex_weights) - index.lex_mu[:, None]) / index.lex_sd[:, None]
     wd, wl = calibration.dense_weight, calibration.lexical_weight
     if embedder.dense and index.dense_q is not None and wd > 0:
         vec = vectors if vectors is not None else embedder.encode_passages(texts)
@@ -366,7 +519,12 @@ def _reason(status: Status, score: float, th: Threshold, n_evidence: int) -> str
 
 
 def _evidence(
-    chunks: Sequence[Chunk], row: np.ndarray, floor: float, terms: Sequence[str], k: int
+    chunks: Sequence[Chunk],
+    row: np.ndarray,
+    floor: float,
+    terms: Sequence[str],
+    k: int,
+    words_of: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[Evidence, ...]:
     import numpy as np
 
@@ -384,7 +542,7 @@ def _evidence(
                 text=c.text,
                 score=float(row[ci]),
                 location=c.location,
-                matched_terms=tuple(matched_terms(terms, c.text)),
+                matched_terms=tuple(matched_terms(terms, c.text, words_of)),
             )
         )
     return tuple(out)
@@ -395,8 +553,10 @@ def decide(
     policy_sets: Sequence[PolicySet],
     scores: ChunkScores,
     calibration: Calibration,
+    words_of: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[SetResult, ...]:
-    """Turn the score matrix into per-task results with evidence and sub-measure coverage."""
+    """Turn the score matrix into per-task results with evidence and sub-measure coverage.
+    ``words_of``: the task index's ``term_words``, for highlighting without jieba."""
     results: list[SetResult] = []
     ti = 0
     for s in policy_sets:
@@ -407,7 +567,7 @@ def decide(
             th = calibration.threshold_for(t)
             status = _status(best, th)
             terms = [*t.terms, *t.aliases]
-            ev = _evidence(chunks, row, th.partial, terms, MAX_EVIDENCE)
+            ev = _evidence(chunks, row, th.partial, terms, MAX_EVIDENCE, words_of)
             subs = []
             for si, m in enumerate(t.sub_measures):
                 srow = scores.sub.get((ti, si))
@@ -415,7 +575,9 @@ def decide(
                     subs.append(SubMeasureResult(m.id, m.title, float("-inf"), False))
                     continue
                 sbest = float(srow.max())
-                sev = _evidence(chunks, srow, calibration.sub_measure, [*m.terms, *terms], 1)
+                sev = _evidence(
+                    chunks, srow, calibration.sub_measure, [*m.terms, *terms], 1, words_of
+                )
                 subs.append(
                     SubMeasureResult(m.id, m.title, sbest, sbest >= calibration.sub_measure, sev)
                 )

@@ -45,18 +45,28 @@ def info(
         console.print("缓存为空 (no cache yet)")
         return
     console.print(f"大小 size: {_human(data['size_bytes'])}  条目 entries: {data['entries']}")
-    if not data["models"]:
-        return
-    table = Table("模型 model", "维度 dim", "条目 entries", "向量大小 vectors", "指纹 fingerprint")
-    for m in data["models"]:
-        table.add_row(
-            m["name"] or "?",
-            str(m["dim"]),
-            str(m["entries"]),
-            _human(m["bytes"]),
-            m["fingerprint"][:12],
+    if data["models"]:
+        table = Table(
+            "模型 model", "维度 dim", "条目 entries", "向量大小 vectors", "指纹 fingerprint"
         )
-    console.print(table)
+        for m in data["models"]:
+            table.add_row(
+                m["name"] or "?",
+                str(m["dim"]),
+                str(m["entries"]),
+                _human(m["bytes"]),
+                m["fingerprint"][:12],
+            )
+        console.print(table)
+    for o in data.get("other", ()):
+        label = _KIND_LABELS.get(o["kind"], o["kind"])
+        console.print(f"{label}: {o['entries']} 条 entries, {_human(o['bytes'])}")
+
+
+_KIND_LABELS = {
+    "lexical": "词项权重 lexical term weights",
+    "task-index": "任务索引 task indexes",
+}
 
 
 @cache_app.command("clear")

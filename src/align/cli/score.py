@@ -179,7 +179,7 @@ def explain(
     for rank, ci in enumerate(ranked, 1):
         chunk = report.chunks[ci]
         text = Text(chunk.text)
-        hits = matched_terms(terms, chunk.text)
+        hits = matched_terms(terms, chunk.text, scorer.index.term_words)
         for term in hits:
             text.highlight_words([term], style="bold reverse")
         mark = "✔" if th and row[ci] >= th.covered else ("◐" if th and row[ci] >= th.partial else " ")

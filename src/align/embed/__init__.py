@@ -49,7 +49,9 @@ def default_model_name(*, notice: bool = True) -> str:
 
 def get_embedder(name: str | None = None, *, cache: bool = True, progress: bool = True) -> Embedder:
     """The model called ``name``: None/"default", "e5-small", "use-m3", "lexical", or a
-    sentence-transformers folder / hub name. ``cache=False`` neither reads nor writes vectors.
+    sentence-transformers folder / hub name. ``cache=False`` neither reads nor writes vectors
+    (``embedder.cache`` is then None; otherwise the scorer keeps term weights and the task
+    index in the same cache).
 
     Raises ModelError (one line) when the model cannot be found, built or loaded.
     """
@@ -57,11 +59,11 @@ def get_embedder(name: str | None = None, *, cache: bool = True, progress: bool 
     if key.lower() in {"default", ""}:
         key = default_model_name()
     low = key.lower()
+    store = _cache() if cache else None
     if low == "lexical":
         from .lexical import LexicalEmbedder
 
-        return LexicalEmbedder(progress=progress)
-    store = _cache() if cache else None
+        return LexicalEmbedder(cache=store, progress=progress)
     if low in {"e5-small", "e5"}:
         from .st import e5_embedder
 

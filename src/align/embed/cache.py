@@ -87,16 +87,33 @@ class EmbeddingCache:
             return 0
         return self._guard(lambda: self._put_many(fingerprint, pairs, name), default=0)
 
+    def get_blobs(self, kind: str, keys: Iterable[str]) -> dict[str, bytes]:
+        """Other derived data by (kind, key): a text's lexical term weights, a task index."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        return self._guard(lambda: self._get_blobs(kind, keys), default={})
+
+    def put_blobs(
+        self, kind: str, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]]
+    ) -> int:
+        pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+        if not pairs:
+            return 0
+        return self._guard(lambda: self._put_blobs(kind, pairs), default=0)
+
     def info(self) -> dict[str, Any]:
         """Path, size on disk and entries per model, for ``align cache info``."""
         size = sum(p.stat().st_size for p in self._files() if p.exists())
         models = self._guard(self._models, default=[]) if self.path.exists() else []
+        other = self._guard(self._blob_kinds, default=[]) if self.path.exists() else []
         return {
             "path": str(self.path),
             "exists": self.path.exists(),
             "size_bytes": size,
             "entries": sum(m["entries"] for m in models),
             "models": models,
+            "other": other,
         }
 
     def clear(self) -> int:
@@ -110,6 +127,7 @@ class EmbeddingCache:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("DELETE FROM vectors")
             conn.execute("DELETE FROM models")
+            conn.execute("DELETE FROM blobs")
             conn.execute("COMMIT")
             conn.execute("VACUUM")
             return int(n)
@@ -275,6 +293,41 @@ class EmbeddingCache:
             raise
         return len(rows)
 
+    def _get_blobs(self, kind: str, keys: Sequence[str]) -> dict[str, bytes]:
+        conn = self._connect()
+        out: dict[str, bytes] = {}
+        for i in range(0, len(keys), _CHUNK):
+            part = keys[i : i + _CHUNK]
+            marks = ",".join("?" * len(part))
+            rows = conn.execute(
+                f"SELECT key, crc, data FROM blobs WHERE kind = ? AND key IN ({marks})",
+                (kind, *part),
+            ).fetchall()
+            for key, crc, data in rows:
+                if not isinstance(data, bytes) or zlib.crc32(data) != crc:
+                    raise CacheCorrupt(f"条目校验失败 (entry {kind}/{key[:12]}: checksum mismatch)", force=True)
+                out[key] = data
+        return out
+
+    def _put_blobs(self, kind: str, pairs: list[tuple[str, bytes]]) -> int:
+        rows = [(kind, key, zlib.crc32(data), bytes(data)) for key, data in pairs]
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?)", rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    def _blob_kinds(self) -> list[dict[str, Any]]:
+        conn = self._connect()
+        rows = conn.execute(
+            "SELECT kind, COUNT(*), SUM(LENGTH(data)) FROM blobs GROUP BY kind ORDER BY kind"
+        ).fetchall()
+        return [{"kind": k, "entries": int(n), "bytes": int(b or 0)} for k, n, b in rows]
+
     def _models(self) -> list[dict[str, Any]]:
         conn = self._connect()
         rows = conn.execute(
@@ -296,12 +349,24 @@ class EmbeddingCache:
         ]
 
 
+# Added after schema 1 shipped, so a file without it is still ours: the table is created on open.
+_BLOBS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS blobs (kind TEXT NOT NULL, key TEXT NOT NULL,"
+    " crc INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID"
+)
+
+
 def _is_ready(conn: sqlite3.Connection) -> bool:
     """Schema present and WAL on: the common case, checked without taking the file lock."""
-    has_meta = conn.execute(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='meta'"
-    ).fetchone()[0]
-    return bool(has_meta) and conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+    tables = {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name IN ('meta', 'blobs')"
+        )
+    }
+    return tables == {"meta", "blobs"} and (
+        conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+    )
 
 
 def _init_schema(conn: sqlite3.Connection) -> None:
@@ -322,6 +387,7 @@ def _init_schema(conn: sqlite3.Connection) -> None:
                 "CREATE TABLE models (fingerprint TEXT PRIMARY KEY, name TEXT NOT NULL,"
                 " dim INTEGER NOT NULL, updated REAL NOT NULL)"
             )
+        conn.execute(_BLOBS_TABLE)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -338,6 +404,9 @@ def _check_schema(conn: sqlite3.Connection) -> None:
         raise CacheCorrupt(f"缓存版本不符 (schema {row[0] if row else None!r}, expected {SCHEMA})")
     if cols != ["fingerprint", "key", "dim", "dtype", "crc", "vec"]:
         raise CacheCorrupt(f"缓存结构不符 (unexpected columns {cols})")
+    blob_cols = [r[1] for r in conn.execute("PRAGMA table_info(blobs)")]
+    if blob_cols != ["kind", "key", "crc", "data"]:
+        raise CacheCorrupt(f"缓存结构不符 (unexpected columns {blob_cols})")
 
 
 def _decode(fingerprint: str, key: str, dim: Any, dtype: Any, crc: Any, blob: Any) -> np.ndarray:

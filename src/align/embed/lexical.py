@@ -16,6 +16,8 @@ plans comparable and thresholds calibratable.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import os
@@ -23,14 +25,22 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..types import ModelInfo
 from .base import Embedder, file_digest, fingerprint_of
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .cache import EmbeddingCache
+
 LEXICAL_KEY = "lexical"
+# Bump when tokenize() or _weights() change: cached term weights are keyed by it.
+LEXICAL_SCHEME = "lexical-weights/1"
+CACHE_KIND = "lexical"
 
 # Function words and policy boilerplate that say nothing about which task a passage serves.
 STOPWORDS = frozenset(
@@ -121,18 +131,24 @@ def _weights(tokens: Sequence[str]) -> dict[str, float]:
     return {w: (1.0 + math.log(n)) * idf.get(w, median) for w, n in Counter(tokens).items()}
 
 
-def lexical_scores(
-    queries: Sequence[str],
-    passages: Sequence[str],
-    *,
-    query_weights: Sequence[dict[str, float]] | None = None,
-) -> np.ndarray:
-    """Cosine of TF-IDF vectors, shape (len(queries), len(passages)), values in [0, 1].
+@dataclass(frozen=True)
+class LexicalQueries:
+    """The queries' TF-IDF vectors over their own vocabulary, computed once per task index."""
 
-    ``query_weights[i]`` maps terms to multipliers for query ``i`` (e.g. 2.0 for a task's key
+    vocab: tuple[str, ...]
+    matrix: np.ndarray  # (n_queries, len(vocab)) float64
+
+    @property
+    def n(self) -> int:
+        return int(self.matrix.shape[0])
+
+
+def build_queries(
+    queries: Sequence[str], *, query_weights: Sequence[dict[str, float]] | None = None
+) -> LexicalQueries:
+    """``query_weights[i]`` maps terms to multipliers for query ``i`` (e.g. 2.0 for a task's key
     terms, 0 to ignore a word); a term absent from the query text is added with that weight.
-    Multi-word terms are tokenised the same way as the text.
-    """
+    Multi-word terms are tokenised the same way as the text."""
     if query_weights is not None and len(query_weights) != len(queries):
         raise ValueError("query_weights must have one dict per query")
     qvecs: list[dict[str, float]] = []
@@ -144,24 +160,60 @@ def lexical_scores(
                 for tok in set(tokenize(term)):
                     vec[tok] = vec.get(tok, idf.get(tok, median)) * float(mult)
         qvecs.append(vec)
-    out = np.zeros((len(queries), len(passages)), dtype=np.float32)
-    if not queries or not passages:
-        return out
     vocab: dict[str, int] = {}
     for vec in qvecs:
         for w in vec:
             vocab.setdefault(w, len(vocab))
-    if not vocab:
-        return out
     q = np.zeros((len(queries), len(vocab)), dtype=np.float64)
     for i, vec in enumerate(qvecs):
         for w, x in vec.items():
             q[i, vocab[w]] = x
+    return LexicalQueries(tuple(vocab), q)
+
+
+def passage_weights(
+    texts: Sequence[str], store: EmbeddingCache | None = None
+) -> list[dict[str, float]]:
+    """Each text's words with their TF-IDF weights, through the on-disk cache when given: a
+    re-scored plan cuts only its changed paragraphs with jieba (and needs no jieba at all when
+    nothing changed)."""
+    if store is None:
+        return [_weights(tokenize(t)) for t in texts]
+    ident = lexical_identity()
+    keys = [hashlib.sha256(f"{ident}\0{t}".encode()).hexdigest() for t in texts]
+    unique = dict(zip(keys, texts, strict=True))
+    found: dict[str, dict[str, float]] = {}
+    for k, blob in store.get_blobs(CACHE_KIND, unique).items():
+        try:
+            vec = json.loads(blob.decode("utf-8"))
+        except ValueError:  # checksummed, so only a foreign writer gets here: recompute
+            continue
+        if isinstance(vec, dict):
+            found[k] = vec
+    new = {k: _weights(tokenize(unique[k])) for k in unique if k not in found}
+    if new:
+        store.put_blobs(
+            CACHE_KIND,
+            {
+                k: json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                for k, v in new.items()
+            },
+        )
+        found.update(new)
+    return [found[k] for k in keys]
+
+
+def similarity(queries: LexicalQueries, passages: Sequence[Mapping[str, float]]) -> np.ndarray:
+    """Cosine of TF-IDF vectors, shape (queries, passages), values in [0, 1]."""
+    out = np.zeros((queries.n, len(passages)), dtype=np.float32)
+    if not queries.n or not passages or not queries.vocab:
+        return out
+    vocab = {w: i for i, w in enumerate(queries.vocab)}
+    q = queries.matrix
     # Only the query vocabulary matters for the dot product; the passage's norm needs all words.
     p = np.zeros((len(passages), len(vocab)), dtype=np.float64)
     pnorm = np.zeros(len(passages), dtype=np.float64)
-    for j, text in enumerate(passages):
-        vec = _weights(tokenize(text))
+    for j, vec in enumerate(passages):
         pnorm[j] = math.sqrt(sum(x * x for x in vec.values()))
         for w, x in vec.items():
             k = vocab.get(w)
@@ -173,15 +225,37 @@ def lexical_scores(
     return out
 
 
-def matched_terms(query_terms: Sequence[str], text: str) -> list[str]:
+def lexical_scores(
+    queries: Sequence[str],
+    passages: Sequence[str],
+    *,
+    query_weights: Sequence[dict[str, float]] | None = None,
+) -> np.ndarray:
+    """Cosine of TF-IDF vectors, shape (len(queries), len(passages)), values in [0, 1]
+    (``query_weights``: see :func:`build_queries`)."""
+    q = build_queries(queries, query_weights=query_weights)
+    return similarity(q, passage_weights(passages) if q.n else [{}] * len(passages))
+
+
+def term_words(term: str) -> tuple[str, ...]:
+    """The words of a key term (NFKC, lowercased) as matched_terms splits it."""
+    return tuple(_plain_cut(unicodedata.normalize("NFKC", term).lower().strip()))
+
+
+def matched_terms(
+    query_terms: Sequence[str],
+    text: str,
+    words_of: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
     """The key terms of a task that occur in ``text``, in the task's order, for highlighting.
 
     A term counts when it occurs verbatim (after NFKC and lowercasing, so 1+X and １＋ｘ agree)
-    or when every word of it occurs in the text (校企合作 in 校企深度合作).
+    or when every word of it occurs in the text (校企合作 in 校企深度合作). ``words_of`` maps a
+    term to its words (:func:`term_words`, precomputed by the task index), so scoring a cached
+    plan needs no jieba: the text's words are looked up as substrings, not cut.
     """
     norm = unicodedata.normalize("NFKC", text).lower()
     compact = re.sub(r"\s+", "", norm)
-    words: set[str] | None = None
     out: list[str] = []
     for term in query_terms:
         t = unicodedata.normalize("NFKC", term).lower().strip()
@@ -190,12 +264,11 @@ def matched_terms(query_terms: Sequence[str], text: str) -> list[str]:
         if t in norm or re.sub(r"\s+", "", t) in compact:
             out.append(term)
             continue
-        parts = _plain_cut(t)
-        if len(parts) > 1:
-            if words is None:
-                words = set(_plain_cut(norm))
-            if all(w in words for w in parts):
-                out.append(term)
+        parts = words_of.get(term) if words_of is not None else None
+        if parts is None:
+            parts = term_words(term)
+        if len(parts) > 1 and all(w in compact for w in parts):
+            out.append(term)
     return out
 
 
@@ -205,7 +278,8 @@ def _plain_cut(text: str) -> list[str]:
 
 
 class LexicalEmbedder(Embedder):
-    """``--model lexical``: no vectors at all; the scorer calls ``lexical_scores`` directly."""
+    """``--model lexical``: no vectors at all; the scorer computes the lexical signal itself
+    (``cache`` then holds only term weights and the task index)."""
 
     key = LEXICAL_KEY
     dense = False
@@ -220,7 +294,7 @@ class LexicalEmbedder(Embedder):
             kind="lexical",
             fingerprint=fingerprint_of(LEXICAL_KEY, version, _idf_digest()),
         )
-        super().__init__(info, cache=None, progress=progress)
+        super().__init__(info, cache=cache, progress=progress)
 
     @property
     def dim(self) -> int:
@@ -230,6 +304,29 @@ class LexicalEmbedder(Embedder):
         raise NotImplementedError(
             "LexicalEmbedder has no vectors (dense=False): use embed.lexical.lexical_scores"
         )
+
+
+_identity: str | None = None
+
+
+def lexical_identity() -> str:
+    """Everything that changes a text's term weights: the scheme, the stopwords, jieba's version
+    and its dictionary and IDF files (once per process, ~20 ms)."""
+    global _identity
+    if _identity is None:
+        from pathlib import Path
+
+        import jieba
+
+        try:
+            dict_id = file_digest(Path(jieba.__file__).parent / "dict.txt")
+        except OSError:
+            dict_id = ""
+        stop = hashlib.sha256(" ".join(sorted(STOPWORDS)).encode()).hexdigest()[:16]
+        _identity = fingerprint_of(
+            LEXICAL_SCHEME, getattr(jieba, "__version__", ""), dict_id, _idf_digest(), stop
+        )
+    return _identity
 
 
 def _idf_digest() -> str:

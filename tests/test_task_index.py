@@ -1,0 +1,192 @@
+"""The task index and the lexical term weights in the on-disk cache.
+
+A re-scored plan should pay only for what changed: the task index (task views, background
+statistics, the null of every task) is stored once per exact set of inputs, and every text's
+term weights are stored like its vectors, so an unchanged plan is scored without jieba's
+dictionary and without the model. These tests use the lexical model (no torch), which runs the
+same index and lexical code as the default model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from align import scoring
+from align.embed.cache import EmbeddingCache
+from align.embed.lexical import (
+    CACHE_KIND,
+    LexicalEmbedder,
+    lexical_identity,
+    matched_terms,
+    passage_weights,
+    term_words,
+)
+from align.pipeline import Scorer
+from align.policies import load_policies
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "plan.txt"
+TEXTS = ["深化产教融合，推进校企合作，共建实训基地。", "加强“双师型”教师队伍建设。"]
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("ALIGN_CACHE_DIR", str(root))
+    return root
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return load_policies()
+
+
+@pytest.fixture(scope="module")
+def built(sets):
+    emb = LexicalEmbedder()
+    cal = scoring.load_calibration(emb.key)
+    return scoring.build_task_index(sets, emb, cal), emb, cal
+
+
+def _summary(report) -> list[tuple]:
+    return [
+        (t.id, t.status, round(t.score, 6), tuple((e.text, e.matched_terms) for e in t.evidence))
+        for s in report.policy_sets
+        for t in s.tasks
+    ]
+
+
+def test_index_survives_a_round_trip(built):
+    index, _, _ = built
+    back = scoring.TaskIndex.from_bytes(index.to_bytes(), index.tasks)
+    assert [v.text for v in back.views] == [v.text for v in index.views]
+    assert back.lex.vocab == index.lex.vocab
+    np.testing.assert_array_equal(back.lex.matrix, index.lex.matrix)
+    for name in ("dense_mu", "dense_sd", "lex_mu", "lex_sd"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(index, name))
+    assert back.dense_q is None and index.dense_q is None  # lexical model: no vectors
+    assert len(back.null) == len(index.tasks)
+    for a, b in zip(back.null, index.null, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert back.term_words == index.term_words
+    assert back.term_words["校企合作"] == term_words("校企合作")
+
+
+def test_a_stored_index_for_other_tasks_is_refused(built, sets):
+    index, _, _ = built
+    with pytest.raises(ValueError, match="other tasks"):
+        scoring.TaskIndex.from_bytes(index.to_bytes(), list(sets[0].tasks))
+    with pytest.raises(ValueError, match="unreadable"):
+        scoring.TaskIndex.from_bytes(b"not an npz", index.tasks)
+
+
+def test_key_follows_every_input(built, sets):
+    _, emb, cal = built
+    key = scoring.task_index_key(sets, emb, cal)
+    assert key == scoring.task_index_key(load_policies(), emb, cal)  # deterministic
+    t0 = sets[0].tasks[0]
+    edited = [dataclasses.replace(sets[0], tasks=(dataclasses.replace(t0, terms=(*t0.terms, "新词")),
+                                                  *sets[0].tasks[1:])), *sets[1:]]  # fmt: skip
+    assert scoring.task_index_key(edited, emb, cal) != key
+    assert scoring.task_index_key(sets, emb, dataclasses.replace(cal, lexical_weight=0.5)) != key
+    assert scoring.task_index_key(sets[:1], emb, cal) != key
+
+
+def test_second_run_loads_the_index_and_scores_identically(monkeypatch, cache_dir):
+    first = Scorer(model="lexical").score_path(EXAMPLE)
+    stored = EmbeddingCache().info()["other"]
+    assert {o["kind"] for o in stored} == {scoring.INDEX_KIND, CACHE_KIND}
+
+    def must_not_build(*a, **k):
+        raise AssertionError("the stored task index was not used")
+
+    monkeypatch.setattr(scoring, "build_task_index", must_not_build)
+    second = Scorer(model="lexical").score_path(EXAMPLE)
+    assert _summary(second) == _summary(first)
+    monkeypatch.undo()
+    uncached = Scorer(model="lexical", cache=False).score_path(EXAMPLE)
+    assert _summary(uncached) == _summary(first)
+
+
+def test_no_cache_stores_no_index_and_no_weights(cache_dir):
+    Scorer(model="lexical", cache=False).score_path(EXAMPLE)
+    assert not cache_dir.exists() or not any(cache_dir.iterdir())
+
+
+def test_unchanged_plan_is_rescored_without_jieba_or_model(cache_dir):
+    # a fresh process each time: module state (jieba's dictionary, the IDF table) is per process
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from align.embed import lexical
+        from align.pipeline import Scorer
+        Scorer(model=sys.argv[1]).score_path({str(EXAMPLE)!r})
+        print(lexical._ready, lexical._idf is not None, "torch" in sys.modules)
+        """
+    )
+
+    def run(model: str) -> str:
+        out = subprocess.run([sys.executable, "-c", code, model], capture_output=True,
+                             text=True, check=True, timeout=300)  # fmt: skip
+        return out.stdout.split()
+
+    assert run("lexical") == ["True", "True", "False"]  # first run: jieba and IDF loaded
+    assert run("lexical") == ["False", "False", "False"]  # second: neither
+
+
+def test_term_weights_from_the_cache_equal_fresh_ones():
+    store = EmbeddingCache()
+    fresh = passage_weights(TEXTS)
+    assert passage_weights(TEXTS, store) == fresh  # computed and stored
+    assert passage_weights(TEXTS, store) == fresh  # read back
+    assert store.info()["other"] == [
+        {"kind": CACHE_KIND, "entries": 2, "bytes": store.info()["other"][0]["bytes"]}
+    ]
+
+
+def test_a_foreign_weights_entry_is_recomputed():
+    # valid checksum, but not our JSON: recomputed rather than trusted or crashing
+    store = EmbeddingCache()
+    passage_weights(TEXTS, store)
+    import hashlib
+
+    key = hashlib.sha256(f"{lexical_identity()}\0{TEXTS[0]}".encode()).hexdigest()
+    store.put_blobs(CACHE_KIND, {key: b"\xff not json"})
+    assert passage_weights(TEXTS, store) == passage_weights(TEXTS)
+
+
+def test_matched_terms_with_precomputed_words_needs_no_cutting(monkeypatch):
+    from align.embed import lexical
+
+    words = {"校企合作": ("校企", "合作"), "现代学徒制": ("现代", "学徒制")}
+
+    def no_jieba(*a, **k):
+        raise AssertionError("cut with jieba although the words were given")
+
+    monkeypatch.setattr(lexical, "_plain_cut", no_jieba)
+    text = "学校与企业深度合作，校企深度合作共建实训基地。"
+    assert matched_terms(["校企合作", "现代学徒制"], text, words) == ["校企合作"]
+
+
+def test_cache_info_lists_index_and_weights(cache_dir):
+    from typer.testing import CliRunner
+
+    from align.cli import app
+
+    Scorer(model="lexical").score_path(EXAMPLE)
+    r = CliRunner().invoke(app, ["cache", "info"])
+    assert r.exit_code == 0, r.output
+    assert "任务索引 task indexes: 1 条" in r.output
+    assert "词项权重 lexical term weights" in r.output
+    data = json.loads(CliRunner().invoke(app, ["cache", "info", "--json"]).stdout)
+    assert {o["kind"] for o in data["other"]} == {"task-index", "lexical"}
+    r = CliRunner().invoke(app, ["cache", "clear"])
+    assert EmbeddingCache().info()["other"] == []
