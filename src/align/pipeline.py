@@ -116,7 +116,20 @@ class Scorer:
         texts = [chunk_embed_text(c, cal.heading_context) for c in chunks]
         vectors = None
         if chunks and emb.dense and cal.dense_weight > 0:
-            vectors = emb.encode_passages(texts)
+            helper = None
+            if self.store is not None and emb.will_load_model(texts):
+                from .embed import lexical_helper
+
+                # jieba cuts the new texts on the other core while the model loads
+                helper = lexical_helper.start(texts, self.store)
+            try:
+                vectors = emb.encode_passages(texts)
+            except BaseException:
+                if helper is not None:
+                    helper.stop()
+                raise
+            if helper is not None:
+                helper.wait()
         t2 = time.perf_counter()
         lex_weights = passage_weights(texts, self.store)  # jieba only for uncached texts
         scores = score_chunks(chunks, index, emb, cal, vectors=vectors, lex_weights=lex_weights)

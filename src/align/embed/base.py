@@ -128,6 +128,20 @@ class Embedder:
         """Plan side (chunks): e5 wants ``passage: `` in front."""
         return self._encode([self.passage_prefix + t for t in texts])
 
+    def will_load_model(self, passages: Sequence[str]) -> bool:
+        """True when embedding ``passages`` would first have to load the model (seconds of
+        start-up the caller can use for other work). Models that load instantly say False."""
+        return False
+
+    def _uncached(self, texts: Sequence[str]) -> bool:
+        """Whether any of these (prefixed) texts lacks a cached vector."""
+        if not texts:
+            return False
+        if self.cache is None:
+            return True
+        keys = {text_key(t) for t in texts}
+        return len(self.cache.known(self.info.fingerprint, keys)) < len(keys)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.info.name!r}, key={self.key!r})"
 

@@ -87,6 +87,33 @@ class EmbeddingCache:
             return 0
         return self._guard(lambda: self._put_many(fingerprint, pairs, name), default=0)
 
+    def known(self, fingerprint: str, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` have a vector (without reading the vectors)."""
+        return self._known("vectors", "fingerprint", fingerprint, keys)
+
+    def known_blobs(self, kind: str, keys: Iterable[str]) -> set[str]:
+        return self._known("blobs", "kind", kind, keys)
+
+    def _known(self, table: str, column: str, value: str, keys: Iterable[str]) -> set[str]:
+        keys = list(dict.fromkeys(keys))
+        if not keys or not self.path.exists():
+            return set()
+
+        def run() -> set[str]:
+            conn = self._connect()
+            out: set[str] = set()
+            for i in range(0, len(keys), _CHUNK):
+                part = keys[i : i + _CHUNK]
+                marks = ",".join("?" * len(part))
+                rows = conn.execute(
+                    f"SELECT key FROM {table} WHERE {column} = ? AND key IN ({marks})",
+                    (value, *part),
+                )
+                out.update(r[0] for r in rows)
+            return out
+
+        return self._guard(run, default=set())
+
     def get_blobs(self, kind: str, keys: Iterable[str]) -> dict[str, bytes]:
         """Other derived data by (kind, key): a text's lexical term weights, a task index."""
         keys = list(dict.fromkeys(keys))

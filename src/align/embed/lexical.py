@@ -179,8 +179,7 @@ def passage_weights(
     nothing changed)."""
     if store is None:
         return [_weights(tokenize(t)) for t in texts]
-    ident = lexical_identity()
-    keys = [hashlib.sha256(f"{ident}\0{t}".encode()).hexdigest() for t in texts]
+    keys = _keys(texts)
     unique = dict(zip(keys, texts, strict=True))
     found: dict[str, dict[str, float]] = {}
     for k, blob in store.get_blobs(CACHE_KIND, unique).items():
@@ -201,6 +200,23 @@ def passage_weights(
         )
         found.update(new)
     return [found[k] for k in keys]
+
+
+def _keys(texts: Sequence[str]) -> list[str]:
+    ident = lexical_identity()
+    return [hashlib.sha256(f"{ident}\0{t}".encode()).hexdigest() for t in texts]
+
+
+def uncached(texts: Sequence[str], store: EmbeddingCache) -> list[str]:
+    """The texts whose term weights are not in ``store`` yet (each once)."""
+    unique = dict(zip(_keys(texts), texts, strict=True))
+    known = store.known_blobs(CACHE_KIND, unique)
+    return [t for k, t in unique.items() if k not in known]
+
+
+def jieba_loaded() -> bool:
+    """Whether this process has loaded jieba's dictionary (0.4 s) already."""
+    return _ready
 
 
 def similarity(queries: LexicalQueries, passages: Sequence[Mapping[str, float]]) -> np.ndarray:

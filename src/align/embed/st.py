@@ -77,6 +77,9 @@ class STEmbedder(Embedder):
             self._dim = int(self._load().get_embedding_dimension())
         return self._dim
 
+    def will_load_model(self, passages) -> bool:
+        return self._model is None and self._uncached([self.passage_prefix + t for t in passages])
+
     def _load(self):
         if self._model is None:
             self._model = load_st_model(self.path)

@@ -1,4 +1,5 @@
-"""The task index and the lexical term weights in the on-disk cache.
+"""Re-scoring: the task index and the lexical term weights in the on-disk cache, and the
+helper process that cuts new texts with jieba while the model loads.
 
 A re-scored plan should pay only for what changed: the task index (task views, background
 statistics, the null of every task) is stored once per exact set of inputs, and every text's
@@ -190,3 +191,120 @@ def test_cache_info_lists_index_and_weights(cache_dir):
     assert {o["kind"] for o in data["other"]} == {"task-index", "lexical"}
     r = CliRunner().invoke(app, ["cache", "clear"])
     assert EmbeddingCache().info()["other"] == []
+
+
+# --------------------------------------------------------------------------- lexical helper
+
+
+def test_helper_stores_exactly_what_the_scorer_would_compute(tmp_path, monkeypatch):
+    from align.embed import lexical, lexical_helper
+
+    monkeypatch.setattr(lexical, "_ready", False)  # as in a fresh process
+    store = EmbeddingCache(tmp_path / "helper-cache")
+    texts = [*TEXTS, "推进1+X证书制度试点，建设学分银行。", TEXTS[0]]
+    helper = lexical_helper.start(texts, store)
+    assert helper is not None
+    assert helper.wait() is True
+    from align.embed.lexical import uncached
+
+    assert uncached(texts, store) == []  # all stored by the other process
+    assert passage_weights(texts, store) == passage_weights(texts)
+
+
+def test_helper_is_not_started_when_it_cannot_help(tmp_path, monkeypatch):
+    from align.embed import lexical, lexical_helper
+
+    store = EmbeddingCache(tmp_path / "c")
+    passage_weights(TEXTS, store)
+    monkeypatch.setattr(lexical, "_ready", False)  # as in a fresh process
+    assert lexical_helper.start(TEXTS, store) is None  # nothing left to compute
+    new = ["新的段落：建设智慧校园。"]
+    monkeypatch.setenv("ALIGN_NO_HELPER", "1")
+    assert lexical_helper.start(new, store) is None
+    monkeypatch.delenv("ALIGN_NO_HELPER")
+    monkeypatch.setattr(lexical_helper.os, "cpu_count", lambda: 1)
+    assert lexical_helper.start(new, store) is None  # one core: nothing to overlap with
+    monkeypatch.setattr(lexical_helper.os, "cpu_count", lambda: 2)
+    helper = lexical_helper.start(new, store)  # the control: it would start otherwise
+    assert helper is not None and helper.wait()
+    monkeypatch.setattr(lexical, "_ready", True)
+    new = ["另一个新段落。"]
+    assert lexical_helper.start(new, store) is None  # jieba is loaded here already: cheap
+
+
+def _use_scorer(monkeypatch, model_loads: bool) -> Scorer:
+    scorer = Scorer(model="use-m3")
+    monkeypatch.setattr(scorer.embedder, "will_load_model", lambda texts: model_loads)
+    return scorer
+
+
+def test_scorer_uses_the_helper_while_the_model_loads(monkeypatch):
+    from align.embed import lexical, lexical_helper
+
+    started = []
+    real_start = lexical_helper.start
+
+    def spy(texts, store):
+        h = real_start(texts, store)
+        started.append(h)
+        return h
+
+    monkeypatch.setattr(lexical_helper, "start", spy)
+    monkeypatch.setattr(lexical, "_ready", False)  # as in a fresh process
+    scorer = _use_scorer(monkeypatch, model_loads=True)
+    _ = scorer.index  # a stored index is the re-score case; building it loads jieba here
+    monkeypatch.setattr(lexical, "_ready", False)
+    report = scorer.score_path(EXAMPLE)
+    assert len(started) == 1 and started[0] is not None
+    assert _summary(report) == _summary(Scorer(model="use-m3", cache=False).score_path(EXAMPLE))
+
+
+def test_a_failing_helper_changes_nothing(monkeypatch):
+    from align.embed import lexical, lexical_helper
+
+    def broken(texts, store):
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"],
+                                stdin=subprocess.PIPE)  # fmt: skip
+        return lexical_helper.Helper(proc, b"[]")
+
+    monkeypatch.setattr(lexical_helper, "start", broken)
+    scorer = _use_scorer(monkeypatch, model_loads=True)
+    monkeypatch.setattr(lexical, "_ready", False)
+    report = scorer.score_path(EXAMPLE)
+    assert _summary(report) == _summary(Scorer(model="use-m3", cache=False).score_path(EXAMPLE))
+
+
+def test_no_helper_when_the_model_is_loaded_or_cached(monkeypatch):
+    from align.embed import lexical_helper
+
+    def must_not_start(texts, store):
+        raise AssertionError("helper started with no model load to hide behind")
+
+    monkeypatch.setattr(lexical_helper, "start", must_not_start)
+    _use_scorer(monkeypatch, model_loads=False).score_path(EXAMPLE)
+
+
+def test_helper_is_stopped_when_the_model_fails(monkeypatch):
+    from align.embed import lexical, lexical_helper
+    from align.errors import ModelError
+
+    helpers = []
+
+    def slow(texts, store):
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                stdin=subprocess.PIPE)  # fmt: skip
+        helpers.append(lexical_helper.Helper(proc, b"[]"))
+        return helpers[-1]
+
+    monkeypatch.setattr(lexical_helper, "start", slow)
+    scorer = _use_scorer(monkeypatch, model_loads=True)
+    _ = scorer.index
+
+    def fail(texts):
+        raise ModelError("模型加载失败 (cannot load model: test)")
+
+    monkeypatch.setattr(scorer.embedder, "encode_passages", fail)
+    monkeypatch.setattr(lexical, "_ready", False)
+    with pytest.raises(ModelError):
+        scorer.score_path(EXAMPLE)
+    assert helpers and helpers[0].proc.poll() is not None  # killed and reaped, not left running
