@@ -87,6 +87,29 @@ def test_a_stored_index_for_other_tasks_is_refused(built, sets):
         scoring.TaskIndex.from_bytes(index.to_bytes(), list(sets[0].tasks))
     with pytest.raises(ValueError, match="unreadable"):
         scoring.TaskIndex.from_bytes(b"not an npz", index.tasks)
+    # a readable .npz with the right task ids but missing or mis-shaped parts is refused too
+    import io
+
+    good = np.load(io.BytesIO(index.to_bytes()))
+    for drop, reshape in (("lex_sd", None), (None, "dense_mu")):
+        arrays = {k: good[k] for k in good.files if k != drop}
+        if reshape:
+            arrays[reshape] = arrays[reshape][:3]
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        with pytest.raises(ValueError, match="unreadable"):
+            scoring.TaskIndex.from_bytes(buf.getvalue(), index.tasks)
+
+
+def test_a_damaged_stored_index_is_rebuilt_not_fatal(cache_dir):
+    first = Scorer(model="lexical").score_path(EXAMPLE)
+    store = EmbeddingCache()
+    scorer = Scorer(model="lexical")
+    key = scoring.task_index_key(scorer.policy_sets, scorer.embedder, scorer.calibration)
+    store.put_blobs(scoring.INDEX_KIND, {key: b"PK\x03\x04 truncated"})
+    assert _summary(scorer.score_path(EXAMPLE)) == _summary(first)
+    assert scoring.TaskIndex.from_bytes(store.get_blobs(scoring.INDEX_KIND, [key])[key],
+                                        scorer.index.tasks)  # rewritten  # fmt: skip
 
 
 def test_key_follows_every_input(built, sets):

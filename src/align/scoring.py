@@ -244,25 +244,40 @@ class TaskIndex:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
                 arr = {k: z[k] for k in z.files if k != "meta"}
-        except (OSError, KeyError, ValueError, EOFError) as e:
-            raise ValueError(f"unreadable task index: {e}") from e
+        except Exception as e:  # noqa: BLE001 - zipfile, numpy and json each raise their own
+            raise ValueError(f"unreadable task index: {e!r}") from e
         views = _views(tasks)
-        if meta.get("task_ids") != [t.id for t in tasks] or meta.get("n_views") != len(views):
+        if not isinstance(meta, dict) or meta.get("task_ids") != [t.id for t in tasks] or (
+            meta.get("n_views") != len(views)
+        ):
             raise ValueError("task index is for other tasks")
-        sizes = meta["null_sizes"]
-        bounds = np.cumsum([0, *sizes])
-        return cls(
-            tasks=tasks,
-            views=views,
-            dense_q=arr.get("dense_q"),
-            lex=LexicalQueries(tuple(meta["vocab"]), arr["lex_matrix"]),
-            dense_mu=arr["dense_mu"],
-            dense_sd=arr["dense_sd"],
-            lex_mu=arr["lex_mu"],
-            lex_sd=arr["lex_sd"],
-            null=[arr["null"][bounds[i] : bounds[i + 1]] for i in range(len(sizes))],
-            term_words={k: tuple(v) for k, v in meta["term_words"].items()},
+        try:
+            sizes = [int(n) for n in meta["null_sizes"]]
+            bounds = np.cumsum([0, *sizes])
+            index = cls(
+                tasks=tasks,
+                views=views,
+                dense_q=arr.get("dense_q"),
+                lex=LexicalQueries(tuple(meta["vocab"]), arr["lex_matrix"]),
+                dense_mu=arr["dense_mu"],
+                dense_sd=arr["dense_sd"],
+                lex_mu=arr["lex_mu"],
+                lex_sd=arr["lex_sd"],
+                null=[arr["null"][bounds[i] : bounds[i + 1]] for i in range(len(sizes))],
+                term_words={k: tuple(v) for k, v in meta["term_words"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ValueError(f"unreadable task index: {e!r}") from e
+        n_v = len(views)
+        shapes_ok = (
+            index.lex.matrix.shape == (n_v, len(index.lex.vocab))
+            and all(a.shape == (n_v,) for a in (index.dense_mu, index.dense_sd, index.lex_mu, index.lex_sd))
+            and (index.dense_q is None or index.dense_q.shape[0] == n_v)
+            and len(index.null) == len(tasks)
         )
+        if not shapes_ok:
+            raise ValueError("unreadable task index: array shapes do not match the tasks")
+        return index
 
     def expected_null_max(self, n: int) -> np.ndarray:
         """Per task, the expected best score among ``n`` chunks that are not about the task.
