@@ -100,17 +100,8 @@ class EmbeddingCache:
             return set()
 
         def run() -> set[str]:
-            conn = self._connect()
-            out: set[str] = set()
-            for i in range(0, len(keys), _CHUNK):
-                part = keys[i : i + _CHUNK]
-                marks = ",".join("?" * len(part))
-                rows = conn.execute(
-                    f"SELECT key FROM {table} WHERE {column} = ? AND key IN ({marks})",
-                    (value, *part),
-                )
-                out.update(r[0] for r in rows)
-            return out
+            sql = f"SELECT key FROM {table} WHERE {column} = ?"
+            return {r[0] for r in _rows_for_keys(self._connect(), sql, value, keys)}
 
         return self._guard(run, default=set())
 
@@ -273,18 +264,10 @@ class EmbeddingCache:
         return conn
 
     def _get_many(self, fingerprint: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        conn = self._connect()
+        sql = "SELECT key, dim, dtype, crc, vec FROM vectors WHERE fingerprint = ?"
         out: dict[str, np.ndarray] = {}
-        for i in range(0, len(keys), _CHUNK):
-            part = keys[i : i + _CHUNK]
-            marks = ",".join("?" * len(part))
-            rows = conn.execute(
-                f"SELECT key, dim, dtype, crc, vec FROM vectors"
-                f" WHERE fingerprint = ? AND key IN ({marks})",
-                (fingerprint, *part),
-            ).fetchall()
-            for key, dim, dtype, crc, blob in rows:
-                out[key] = _decode(fingerprint, key, dim, dtype, crc, blob)
+        for key, dim, dtype, crc, blob in _rows_for_keys(self._connect(), sql, fingerprint, keys):
+            out[key] = _decode(fingerprint, key, dim, dtype, crc, blob)
         if out:  # one model's vectors all share a dimension; a mix means the file lies
             dims = {v.shape[0] for v in out.values()}
             if len(dims) != 1:
@@ -321,19 +304,14 @@ class EmbeddingCache:
         return len(rows)
 
     def _get_blobs(self, kind: str, keys: Sequence[str]) -> dict[str, bytes]:
-        conn = self._connect()
+        sql = "SELECT key, crc, data FROM blobs WHERE kind = ?"
         out: dict[str, bytes] = {}
-        for i in range(0, len(keys), _CHUNK):
-            part = keys[i : i + _CHUNK]
-            marks = ",".join("?" * len(part))
-            rows = conn.execute(
-                f"SELECT key, crc, data FROM blobs WHERE kind = ? AND key IN ({marks})",
-                (kind, *part),
-            ).fetchall()
-            for key, crc, data in rows:
-                if not isinstance(data, bytes) or zlib.crc32(data) != crc:
-                    raise CacheCorrupt(f"条目校验失败 (entry {kind}/{key[:12]}: checksum mismatch)", force=True)
-                out[key] = data
+        for key, crc, data in _rows_for_keys(self._connect(), sql, kind, keys):
+            if not isinstance(data, bytes) or zlib.crc32(data) != crc:
+                raise CacheCorrupt(
+                    f"条目校验失败 (entry {kind}/{key[:12]}: checksum mismatch)", force=True
+                )
+            out[key] = data
         return out
 
     def _put_blobs(self, kind: str, pairs: list[tuple[str, bytes]]) -> int:
@@ -374,6 +352,19 @@ class EmbeddingCache:
             }
             for fp, name, dim, n, nbytes, updated in rows
         ]
+
+
+def _rows_for_keys(
+    conn: sqlite3.Connection, select: str, value: str, keys: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """``select ... WHERE <column> = ?`` narrowed to ``keys``, asked in chunks that stay under
+    SQLite's limit on host parameters."""
+    rows: list[tuple[Any, ...]] = []
+    for i in range(0, len(keys), _CHUNK):
+        part = keys[i : i + _CHUNK]
+        marks = ",".join("?" * len(part))
+        rows.extend(conn.execute(f"{select} AND key IN ({marks})", (value, *part)).fetchall())
+    return rows
 
 
 # Added after schema 1 shipped, so a file without it is still ours: the table is created on open.
