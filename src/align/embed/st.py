@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ class STEmbedder(Embedder):
             self._dim = int(self._load().get_embedding_dimension())
         return self._dim
 
-    def will_load_model(self, passages) -> bool:
+    def will_load_model(self, passages: Sequence[str]) -> bool:
         return self._model is None and self._uncached([self.passage_prefix + t for t in passages])
 
     def _load(self):
