@@ -38,11 +38,7 @@ def key_vec(key: str, dim: int = 8) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.setenv("ALIGN_CACHE_DIR", str(root))
-    return root
+pytestmark = pytest.mark.usefixtures("cache_dir")  # see conftest.py
 
 
 @pytest.fixture(scope="module")

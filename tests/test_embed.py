@@ -81,11 +81,7 @@ def fake_tiny_st_model(tmp_path_factory) -> Path:
     return build_fake_tiny_st_model(tmp_path_factory.mktemp("models") / "fake-tiny-st")
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.setenv("ALIGN_CACHE_DIR", str(root))
-    return root
+pytestmark = pytest.mark.usefixtures("cache_dir")  # see conftest.py
 
 
 def raw_st_encode(folder: Path, texts: list[str]) -> np.ndarray:

@@ -38,11 +38,7 @@ EXAMPLE = REPO / "examples" / "plan.txt"
 TEXTS = ["深化产教融合，推进校企合作，共建实训基地。", "加强“双师型”教师队伍建设。"]
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.setenv("ALIGN_CACHE_DIR", str(root))
-    return root
+pytestmark = pytest.mark.usefixtures("cache_dir")  # see conftest.py
 
 
 @pytest.fixture(scope="module")
