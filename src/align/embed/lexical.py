@@ -308,7 +308,7 @@ class LexicalEmbedder(Embedder):
             name=LEXICAL_KEY,
             version=f"jieba=={version}",
             kind="lexical",
-            fingerprint=fingerprint_of(LEXICAL_KEY, version, _idf_digest()),
+            fingerprint=fingerprint_of(LEXICAL_KEY, lexical_identity()),
         )
         super().__init__(info, cache=cache, progress=progress)
 
@@ -327,28 +327,26 @@ _identity: str | None = None
 
 def lexical_identity() -> str:
     """Everything that changes a text's term weights: the scheme, the stopwords, jieba's version
-    and its dictionary and IDF files (once per process, ~20 ms)."""
+    and its dictionary and IDF files (once per process, ~20 ms). It is also the lexical model's
+    fingerprint and part of every task index's key."""
     global _identity
     if _identity is None:
         from pathlib import Path
 
         import jieba
 
-        try:
-            dict_id = file_digest(Path(jieba.__file__).parent / "dict.txt")
-        except OSError:
-            dict_id = ""
+        def digest(path: Path) -> str:
+            try:
+                return file_digest(path)
+            except OSError:
+                return ""
+
         stop = hashlib.sha256(" ".join(sorted(STOPWORDS)).encode()).hexdigest()[:16]
         _identity = fingerprint_of(
-            LEXICAL_SCHEME, getattr(jieba, "__version__", ""), dict_id, _idf_digest(), stop
+            LEXICAL_SCHEME,
+            getattr(jieba, "__version__", ""),
+            digest(Path(jieba.__file__).parent / "dict.txt"),
+            digest(Path(_idf_path())),
+            stop,
         )
     return _identity
-
-
-def _idf_digest() -> str:
-    from pathlib import Path
-
-    try:
-        return file_digest(Path(_idf_path()))
-    except OSError:
-        return ""
