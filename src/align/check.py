@@ -124,8 +124,8 @@ def _iter_tasks(report: Report) -> Iterable[tuple[str, str, TaskResult]]:
 
 
 def supporting_passages(report: Report) -> dict[str, tuple[Chunk, ...]]:
-    """Per task, the plan passages that count as evidence at all (score at or above the task's
-    partial threshold), from the report's task x chunk matrix.
+    """Per task, the plan passages that count as evidence at all (confidence at or above the
+    task's evidence cut-off), from the report's task x chunk matrix.
 
     A task's score is its best passage, so deleting a section can leave the score untouched
     while most of the evidence is gone; counting these passages catches that. Empty when the
@@ -137,7 +137,9 @@ def supporting_passages(report: Report) -> dict[str, tuple[Chunk, ...]]:
     for t, row in zip(tasks, report.matrix, strict=True):
         if t.threshold is None or len(row) != len(report.chunks):
             continue
-        out[t.id] = tuple(c for c, x in zip(report.chunks, row, strict=True) if x >= t.threshold.partial)
+        th = t.threshold
+        floor = th.evidence if th.evidence is not None else th.partial
+        out[t.id] = tuple(c for c, x in zip(report.chunks, row, strict=True) if x >= floor)
     return out
 
 
@@ -176,7 +178,7 @@ def _report_violations(report: Report, config: AlignConfig) -> list[Violation]:
                 Violation(
                     rule=RULE_REQUIRED,
                     message_zh=(
-                        f"必备任务「{t.title}」为{STATUS_ZH[t.status]}（得分 {t.score:.2f}），"
+                        f"必备任务「{t.title}」为{STATUS_ZH[t.status]}（置信度 {t.score:.0f}），"
                         f"配置要求已覆盖 (required task is {t.status})"
                         + (f"：{t.reason}" if t.reason else "")
                     ),
@@ -195,7 +197,7 @@ def _report_violations(report: Report, config: AlignConfig) -> list[Violation]:
                 Violation(
                     rule=RULE_STATUS,
                     message_zh=(
-                        f"任务「{t.title}」{STATUS_ZH[t.status]}（得分 {t.score:.2f}）"
+                        f"任务「{t.title}」{STATUS_ZH[t.status]}（置信度 {t.score:.0f}）"
                         f" (task is {t.status})" + (f"：{t.reason}" if t.reason else "")
                     ),
                     level=level,
@@ -415,7 +417,7 @@ def compare_to_baseline(
                         rule=RULE_REGRESSED,
                         message_zh=(
                             f"任务「{t.title}」由{STATUS_ZH[b_status]}降为{STATUS_ZH[t.status]}"
-                            f"（得分 {b_score:.2f} → {t.score:.2f}）{was}"
+                            f"（置信度 {b_score:.0f} → {t.score:.0f}）{was}"
                             f" (regressed: {b_status} -> {t.status})"
                         ),
                         level="error",
@@ -431,7 +433,7 @@ def compare_to_baseline(
                         Violation(
                             rule=RULE_SCORE_DROP,
                             message_zh=(
-                                f"任务「{t.title}」得分由 {b_score:.2f} 降至 {t.score:.2f}，"
+                                f"任务「{t.title}」置信度由 {b_score:.0f} 降至 {t.score:.0f}，"
                                 f"降幅超过允许的 {margin:.2f}"
                                 + (f"；支撑段落{lost_msg[len('的支撑段落'):]}" if lost_msg else was)
                                 + " (score fell by more than the margin)"

@@ -44,9 +44,9 @@ class AlignConfig:
     required: tuple[str, ...] = ()  # task ids that must be ``covered``
     fail_on: tuple[str, ...] = ("missing",)  # statuses that fail the check
     report_on: tuple[str, ...] = ("partial",)  # statuses shown as warnings, never failing
-    # baseline: a score drop larger than this (on the scorer's scale, where the covered
-    # threshold is ~5) is a regression
-    regression_margin: float = 0.5
+    # baseline: a drop of a task's confidence (0-100) by more than this many points is a
+    # regression
+    regression_margin: float = 10.0
     # baseline: losing more than this share of a task's supporting passages (and at least two)
     # is a regression, even when its best passage, and so its score, survives
     evidence_margin: float = 0.5

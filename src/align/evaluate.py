@@ -121,12 +121,11 @@ def _nanmean(xs: Iterable[float]) -> float:
 
 def passage_scores(scorer: Any, passages: Sequence[DevPassage], calibration: Any = None) -> np.ndarray:
     """(n_tasks, n_passages) task scores of each passage scored on its own."""
-    from .scoring import build_task_index, score_chunks
+    from .scoring import score_chunks
 
     cal = calibration or scorer.calibration
-    index = scorer.index if calibration is None else build_task_index(scorer.policy_sets, scorer.embedder, cal)
-    # each passage is scored as a one-chunk document would be
-    return score_chunks(passage_chunks(passages), index, scorer.embedder, cal, n_effective=1).task
+    # each passage is scored as a one-chunk document would be: its confidence (0-100)
+    return score_chunks(passage_chunks(passages), scorer.index, scorer.embedder, cal).prob * 100
 
 
 def passage_metrics(task_ids: Sequence[str], scores: np.ndarray, passages: Sequence[DevPassage]) -> dict[str, Any]:

@@ -44,7 +44,10 @@ class RealUnit:
     end: int
     text: str
     heading: str
-    labels: tuple[str, ...]
+    labels: dict[str, str]  # task id -> "core" | "partial"
+    split: str = ""
+    institution: str = ""
+    unrelated: bool = False
 
 
 def realplans_missing_message(root: Path) -> str:
@@ -69,12 +72,13 @@ def load_units(
     """Units with their text and labels; raises InputError when a document is missing or a
     unit's text no longer matches its hash."""
     bodies = load_bodies(root)
-    lab: dict[str, tuple[str, ...]] = {}
+    lab: dict[str, dict[str, str]] = {}
     if labels.exists():
         for line in labels.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                lab[row["id"]] = tuple(row["labels"])
+                lab[row["id"]] = dict(row["labels"])
+    meta = json.loads(DOCS_FILE.read_text(encoding="utf-8")) if DOCS_FILE.exists() else {}
     out: list[RealUnit] = []
     for line in units_file.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -86,7 +90,101 @@ def load_units(
         text = body[u["start"] : u["end"]]
         if hashlib.sha256(text.encode("utf-8")).hexdigest()[:16] != u["sha256"]:
             raise InputError(f"单元 {u['id']} 的文本与哈希不符 (unit text changed)", path=u["doc"])
+        m = meta.get(u["doc"], {})
         out.append(
-            RealUnit(u["id"], u["doc"], u["start"], u["end"], text, u["heading"], lab.get(u["id"], ()))
+            RealUnit(
+                u["id"], u["doc"], u["start"], u["end"], text, u["heading"], lab.get(u["id"], {}),
+                m.get("split", ""), m.get("institution", ""), bool(m.get("unrelated", False)),
+            )  # fmt: skip
         )
     return out
+
+
+def load_documents(root: Path | None = None) -> dict[str, dict]:
+    """Per document: its body text, metadata (split, institution, unrelated) and gold (task ->
+    number of labelled units)."""
+    bodies = load_bodies(root)
+    meta = json.loads(DOCS_FILE.read_text(encoding="utf-8"))
+    units = load_units(root)
+    out: dict[str, dict] = {}
+    for name, m in meta.items():
+        gold: dict[str, int] = {}
+        for u in units:
+            if u.doc == name:
+                for t in u.labels:
+                    gold[t] = gold.get(t, 0) + 1
+        out[name] = {**m, "text": bodies[name], "gold": gold}
+    return out
+
+
+def labelled_passages(units: list[RealUnit], weight: float = 1.0) -> list:
+    """Units as ``align calibrate`` passages (document and heading kept)."""
+    from .calibrate import LabelledPassage
+
+    return [LabelledPassage(u.text, dict(u.labels), u.doc, u.heading, weight) for u in units]
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _task_scores(report) -> dict[str, tuple[float, str]]:
+    return {t.id: (t.score, t.status) for s in report.policy_sets for t in s.tasks}
+
+
+def evaluate_real(scorer, root: Path | None = None, splits=("calibration", "validation")) -> dict:
+    """Passage metrics (each unit scored alone, as a file) and document metrics (each document
+    scored whole) per split, through the public scoring path only."""
+    import numpy as np
+
+    from .evaluate import _nanmean, average_precision, prf, roc_auc
+    from .read import read_bytes
+
+    units = load_units(root)
+    docs = load_documents(root)
+    task_ids = [t.id for s in scorer.policy_sets for t in s.tasks]
+    result: dict = {}
+    for split in splits:
+        us = [u for u in units if u.split == split]
+        scores = np.zeros((len(task_ids), len(us)))
+        for j, u in enumerate(us):
+            rep = scorer.score_document(read_bytes(u.text.encode("utf-8"), f"{u.id}.txt"))
+            ts = _task_scores(rep)
+            scores[:, j] = [ts[t][0] for t in task_ids]
+        per_task = {}
+        for ti, tid in enumerate(task_ids):
+            pos = np.array([tid in u.labels for u in us])
+            per_task[tid] = {
+                "auc": roc_auc(scores[ti], pos),
+                "ap": average_precision(scores[ti], pos),
+                "positives": int(pos.sum()),
+            }
+        labelled = [j for j, u in enumerate(us) if u.labels]
+        top1 = [task_ids[int(np.argmax(scores[:, j]))] in us[j].labels for j in labelled]
+        tp = fp = fn = 0
+        wrong_covered: dict[str, list[str]] = {}
+        doc_rows = {}
+        for name, d in docs.items():
+            if d["split"] != split:
+                continue
+            rep = scorer.score_document(read_bytes(d["text"].encode("utf-8"), name))
+            ts = _task_scores(rep)
+            doc_rows[name] = {t: ts[t] for t in task_ids}
+            for t in task_ids:
+                pred = ts[t][1] in ("covered", "partial")
+                gold = t in d["gold"]
+                tp += pred and gold
+                fp += pred and not gold
+                fn += (not pred) and gold
+                if d["unrelated"] and ts[t][1] == "covered" and not gold:
+                    wrong_covered.setdefault(name, []).append(t)
+        result[split] = {
+            "passages": len(us),
+            "mean_auc": _nanmean(v["auc"] for v in per_task.values()),
+            "mean_ap": _nanmean(v["ap"] for v in per_task.values()),
+            "top1": float(np.mean(top1)) if top1 else float("nan"),
+            "per_task": per_task,
+            "coverage": prf(int(tp), int(fp), int(fn)),
+            "documents": doc_rows,
+            "unrelated_covered": wrong_covered,
+        }
+    return result

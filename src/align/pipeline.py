@@ -47,7 +47,7 @@ class Scorer:
         progress: bool = False,
         policy_sets: Sequence[PolicySet] | None = None,
         embedder: Embedder | None = None,
-        calibration: Calibration | None = None,
+        calibration: Calibration | str | Path | None = None,
         max_tokens: int | None = None,
         max_bytes: int | None = None,
     ):
@@ -61,7 +61,8 @@ class Scorer:
         self.cache = cache
         self.progress = progress
         self._embedder = embedder
-        self._calibration = calibration
+        self._calibration = None if isinstance(calibration, (str, Path)) else calibration
+        self._calibration_file = Path(calibration) if isinstance(calibration, (str, Path)) else None
         self._index: TaskIndex | None = None
         self.max_tokens = max_tokens
         self.max_bytes = max_bytes  # None: the reader's default (50 MB)
@@ -86,9 +87,19 @@ class Scorer:
     @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
-            from .scoring import load_calibration
+            from .scoring import load_calibration, read_calibration
 
-            self._calibration = load_calibration(self.embedder.key)
+            if self._calibration_file is not None:
+                cal = read_calibration(self._calibration_file, source=str(self._calibration_file))
+                if cal.key != self.embedder.key:
+                    raise AlignError(
+                        f"校准文件是为模型 {cal.key} 生成的，当前模型为 {self.embedder.key}"
+                        " (calibration was fitted for another model)",
+                        path=str(self._calibration_file),
+                    )
+                self._calibration = cal
+            else:
+                self._calibration = load_calibration(self.embedder.key)
         return self._calibration
 
     @property
@@ -106,7 +117,8 @@ class Scorer:
     def score_document(self, doc: Document) -> Report:
         from .chunk import DEFAULT_MAX_TOKENS, chunk_document
         from .embed.lexical import passage_weights
-        from .scoring import chunk_embed_text, decide, score_chunks
+        from .judge import decide
+        from .scoring import chunk_embed_text, score_chunks
 
         t0 = time.perf_counter()
         chunks = chunk_document(doc, max_tokens=self.max_tokens or DEFAULT_MAX_TOKENS)
@@ -115,7 +127,7 @@ class Scorer:
         t1 = time.perf_counter()
         texts = [chunk_embed_text(c, cal.heading_context) for c in chunks]
         vectors = None
-        if chunks and emb.dense and cal.dense_weight > 0:
+        if chunks and emb.dense and cal.uses_dense:
             helper = None
             if self.store is not None and emb.will_load_model(texts):
                 from .embed import lexical_helper
@@ -157,7 +169,7 @@ class Scorer:
             model=model,
             policy_sets=sets,
             chunks=tuple(chunks),
-            matrix=tuple(tuple(round(float(x), 4) for x in row) for row in scores.task),
+            matrix=tuple(tuple(round(float(x) * 100, 2) for x in row) for row in scores.prob),
             align_version=__version__,
         )
 

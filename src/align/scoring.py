@@ -1,4 +1,4 @@
-"""Score plan chunks against policy tasks and decide, per task, covered / partial / missing.
+"""Score plan chunks against policy tasks: standardised signals and the probability of evidence.
 
 How a score is made (the "why" behind the numbers):
 
@@ -11,9 +11,9 @@ How a score is made (the "why" behind the numbers):
    (``calibration/background.jsonl``). A score of 2.0 means "two standard deviations above what
    this task typically gets from unrelated plan text", whatever the model or the task.
 3. A dense signal (embeddings) and a lexical signal (jieba terms weighted by IDF) are standardised
-   the same way and combined with weights calibrated per model.
-4. A task's document score is its best chunk's score; thresholds (calibrated per model, with
-   stricter ones for broad tasks, overridable per task in the policy file) turn it into a status.
+   the same way. Per task and chunk that gives four signals (dense/lexical x main view/best
+   sub-measure view), which ``judge.py``'s learned head turns into the probability that the
+   chunk is evidence for the task, and then into a document status.
 
 Everything here is numpy on small matrices; the model does the heavy lifting elsewhere.
 """
@@ -30,14 +30,9 @@ from typing import TYPE_CHECKING, Any
 from .errors import ModelError
 from .types import (
     Chunk,
-    Evidence,
     Location,
     PolicySet,
-    SetResult,
-    Status,
-    SubMeasureResult,
     Task,
-    TaskResult,
     Threshold,
 )
 
@@ -47,58 +42,86 @@ if TYPE_CHECKING:  # pragma: no cover
     from .embed.base import Embedder
     from .embed.cache import EmbeddingCache
     from .embed.lexical import LexicalQueries
+    from .judge import Head
 
 CALIBRATION_DIR = Path(__file__).parent / "calibration"
 BACKGROUND_FILE = CALIBRATION_DIR / "background.jsonl"
-MAX_EVIDENCE = 3
 
 
 # --------------------------------------------------------------------------- calibration
 
+CALIBRATION_FORMAT = "align-calibration/2"
+
 
 @dataclass(frozen=True)
 class Calibration:
-    """Per-model scoring parameters, written by ``scripts/calibrate.py`` (never hand-tuned here)."""
+    """Per-model scoring parameters, fitted from labelled passages by ``align calibrate`` (the
+    shipped ones by ``scripts/calibrate.py`` from real plans); never hand-tuned here.
+
+    ``head`` turns a chunk's standardised signals into a probability of being evidence (see
+    ``judge.py``); thresholds are on the 0-100 confidence scale."""
 
     key: str
-    dense_weight: float
-    lexical_weight: float
+    head: Head
     covered: float
     partial: float
-    sub_measure: float
-    broad: Threshold | None = None
+    evidence: float | None = None
     tasks: dict[str, Threshold] = field(default_factory=dict)
+    top_k: int = 3
+    covered_min_passages: int = 2
     heading_context: bool = True
-    sub_view_weight: float = 0.0
-    sub_mode: str = "blend"  # "blend": (1-w)*main + w*best_sub; "max": max(main, w-blend)
     negative_penalty: float = 1.0
     source: str = ""
+
+    @property
+    def uses_dense(self) -> bool:
+        return self.head.uses_dense
 
     def threshold_for(self, task: Task) -> Threshold:
         if task.threshold is not None:  # the policy file has the last word
             return task.threshold
         if task.id in self.tasks:
             return self.tasks[task.id]
-        if task.broad and self.broad is not None:
-            return self.broad
-        return Threshold(covered=self.covered, partial=self.partial)
+        return Threshold(covered=self.covered, partial=self.partial, evidence=self.evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": CALIBRATION_FORMAT,
+            "model": self.key,
+            "heading_context": self.heading_context,
+            "negative_penalty": self.negative_penalty,
+            "aggregate": {"top_k": self.top_k, "covered_min_passages": self.covered_min_passages},
+            "thresholds": {
+                "covered": round(self.covered, 3),
+                "partial": round(self.partial, 3),
+                "evidence": None if self.evidence is None else round(self.evidence, 3),
+                "tasks": {
+                    k: {"covered": round(v.covered, 3), "partial": round(v.partial, 3)}
+                    for k, v in sorted(self.tasks.items())
+                },
+            },
+            "head": self.head.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "") -> Calibration:
+        from .judge import Head
+
+        if data.get("format") != CALIBRATION_FORMAT:
+            raise ValueError(f"not an {CALIBRATION_FORMAT} file (format: {data.get('format')!r})")
         th = data["thresholds"]
-        broad = th.get("broad")
+        agg = data.get("aggregate", {})
+        ev = th.get("evidence")
         return cls(
-            key=data["model"],
-            dense_weight=float(data["weights"]["dense"]),
-            lexical_weight=float(data["weights"]["lexical"]),
+            key=str(data["model"]),
+            head=Head.from_dict(data["head"]),
             covered=float(th["covered"]),
             partial=float(th["partial"]),
-            sub_measure=float(th["sub_measure"]),
-            broad=Threshold(**broad) if broad else None,
-            tasks={k: Threshold(**v) for k, v in th.get("tasks", {}).items()},
+            evidence=None if ev is None else float(ev),
+            tasks={k: Threshold(float(v["covered"]), float(v["partial"])) for k, v in th.get("tasks", {}).items()},
+            top_k=int(agg.get("top_k", 3)),
+            covered_min_passages=int(agg.get("covered_min_passages", 2)),
             heading_context=bool(data.get("heading_context", True)),
-            sub_view_weight=float(data.get("sub_view_weight", 0.0)),
-            sub_mode=str(data.get("sub_mode", "blend")),
             negative_penalty=float(data.get("negative_penalty", 1.0)),
             source=source,
         )
@@ -108,19 +131,26 @@ def calibration_path(key: str) -> Path:
     return CALIBRATION_DIR / f"{key}.json"
 
 
+def read_calibration(path: Path, source: str | None = None) -> Calibration:
+    """A calibration file (shipped or a user's ``align calibrate`` output); ModelError if bad."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Calibration.from_dict(data, source=source or path.name)
+    except OSError as e:
+        raise ModelError(f"无法读取校准文件 ({e.strerror or e})", path=str(path)) from None
+    except (KeyError, ValueError, TypeError, AttributeError) as e:
+        raise ModelError(f"校准文件格式错误：{e} (invalid calibration file)", path=str(path)) from None
+
+
 def load_calibration(key: str) -> Calibration:
-    """The shipped calibration for a model key; unknown models (``custom``) use the e5 one's
-    *shape* only if nothing better exists, and say so in the report."""
+    """The shipped calibration for a model key; unknown models (``custom``) use the generic
+    one, and the report says which file it was."""
     path = calibration_path(key)
     if not path.exists():
         path = calibration_path("custom")
     if not path.exists():
         raise ModelError(f"没有模型 {key} 的校准文件 {path} (no calibration for this model)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Calibration.from_dict(data, source=path.name)
-    except (KeyError, ValueError, TypeError) as e:
-        raise ModelError(f"校准文件格式错误：{e} (invalid calibration file)", path=str(path)) from None
+    return read_calibration(path)
 
 
 # --------------------------------------------------------------------------- background
@@ -198,8 +228,6 @@ class TaskIndex:
     dense_sd: np.ndarray
     lex_mu: np.ndarray  # per view
     lex_sd: np.ndarray
-    # per task: sorted combined scores of background passages NOT about the task (the null)
-    null: list[np.ndarray] = field(default_factory=list)
     # every key term and alias -> its words, for matched_terms (no jieba at scoring time)
     term_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -214,7 +242,6 @@ class TaskIndex:
             "n_views": len(self.views),
             "vocab": list(self.lex.vocab),
             "term_words": {k: list(v) for k, v in self.term_words.items()},
-            "null_sizes": [int(v.size) for v in self.null],
         }
         arrays = {
             "meta": np.array(json.dumps(meta, ensure_ascii=False)),
@@ -223,7 +250,6 @@ class TaskIndex:
             "dense_sd": self.dense_sd,
             "lex_mu": self.lex_mu,
             "lex_sd": self.lex_sd,
-            "null": np.concatenate(self.null) if self.null else np.zeros(0),
         }
         if self.dense_q is not None:
             arrays["dense_q"] = self.dense_q
@@ -252,8 +278,6 @@ class TaskIndex:
         ):
             raise ValueError("task index is for other tasks")
         try:
-            sizes = [int(n) for n in meta["null_sizes"]]
-            bounds = np.cumsum([0, *sizes])
             index = cls(
                 tasks=tasks,
                 views=views,
@@ -263,7 +287,6 @@ class TaskIndex:
                 dense_sd=arr["dense_sd"],
                 lex_mu=arr["lex_mu"],
                 lex_sd=arr["lex_sd"],
-                null=[arr["null"][bounds[i] : bounds[i + 1]] for i in range(len(sizes))],
                 term_words={k: tuple(v) for k, v in meta["term_words"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -273,30 +296,10 @@ class TaskIndex:
             index.lex.matrix.shape == (n_v, len(index.lex.vocab))
             and all(a.shape == (n_v,) for a in (index.dense_mu, index.dense_sd, index.lex_mu, index.lex_sd))
             and (index.dense_q is None or index.dense_q.shape[0] == n_v)
-            and len(index.null) == len(tasks)
         )
         if not shapes_ok:
             raise ValueError("unreadable task index: array shapes do not match the tasks")
         return index
-
-    def expected_null_max(self, n: int) -> np.ndarray:
-        """Per task, the expected best score among ``n`` chunks that are not about the task.
-
-        A long plan has many chunks, and the best of many unrelated chunks is higher than the
-        best of a few; subtracting this makes a score mean the same in a 1-page and a 100-page
-        plan. Exact for draws from the empirical null: sum_i v_i * ((i/m)^n - ((i-1)/m)^n).
-        """
-        import numpy as np
-
-        out = np.zeros(len(self.tasks))
-        for ti, v in enumerate(self.null):
-            m = v.size
-            if m == 0 or n <= 0:
-                continue
-            q = np.arange(m + 1, dtype=np.float64) / m
-            w = np.diff(q**n)
-            out[ti] = float((v * w).sum())
-        return out
 
 
 def _null_stats(sims: np.ndarray, exclude: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -366,17 +369,11 @@ def build_task_index(
         tasks, views, dense_q, lex_q, dense_mu, dense_sd, lex_mu, lex_sd,
         term_words={x: term_words(x) for x in sorted(terms)},
     )  # fmt: skip
-    bg_chunks = [Chunk(id=f"bg{i}", text=t, location=_NO_LOCATION) for i, t in enumerate(bg_text)]
-    bg_scores = score_chunks(
-        bg_chunks, index, embedder, calibration, n_effective=0, vectors=bg_vec,
-        lex_weights=bg_weights,
-    )  # fmt: skip
-    index.null = [np.sort(bg_scores.task[ti][~own[ti]]) for ti in range(len(tasks))]
     return index
 
 
 # Bump when what build_task_index computes changes in a way the key below cannot see.
-INDEX_SCHEME = "align-task-index/1"
+INDEX_SCHEME = "align-task-index/2"
 INDEX_KIND = "task-index"
 
 
@@ -445,10 +442,56 @@ def load_task_index(
 
 @dataclass
 class ChunkScores:
-    """Standardised scores, tasks x chunks (and sub-measure views x chunks)."""
+    """Per task and chunk: the standardised signals, and the head's log-odds and probability
+    that the chunk is evidence for the task (tasks in report order)."""
 
-    task: np.ndarray  # (n_tasks, n_chunks) combined score used for status and evidence
-    sub: dict[tuple[int, int], np.ndarray]  # (task, sub) -> (n_chunks,)
+    features: np.ndarray  # (n_tasks, n_chunks, len(judge.FEATURES))
+    logit: np.ndarray  # (n_tasks, n_chunks)
+    prob: np.ndarray  # (n_tasks, n_chunks), in [0, 1]
+    sub: dict[tuple[int, int], np.ndarray]  # (task, sub-measure) -> (n_chunks,) view signal
+
+
+def chunk_features(
+    chunks: Sequence[Chunk],
+    index: TaskIndex,
+    embedder: Embedder,
+    calibration: Calibration,
+    *,
+    vectors: np.ndarray | None = None,
+    lex_weights: Sequence[dict[str, float]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Standardised signals per (task, chunk): dense and lexical similarity to the task's main
+    view and to its best-matching sub-measure view (z-scores against each view's background),
+    plus the raw per-view dense and lexical z matrices and the chunk vectors (for the head)."""
+    import numpy as np
+
+    from .embed.lexical import passage_weights, similarity
+
+    n_t, n_c, n_v = len(index.tasks), len(chunks), len(index.views)
+    texts = [chunk_embed_text(c, calibration.heading_context) for c in chunks]
+    if lex_weights is None:
+        lex_weights = passage_weights(texts)
+    z_lex = (similarity(index.lex, lex_weights) - index.lex_mu[:, None]) / index.lex_sd[:, None]
+    z_dense = np.zeros((n_v, n_c))
+    vec = None
+    if embedder.dense and index.dense_q is not None and calibration.uses_dense:
+        vec = vectors if vectors is not None else embedder.encode_passages(texts)
+        z_dense = (index.dense_q @ vec.T - index.dense_mu[:, None]) / index.dense_sd[:, None]
+    feats = np.zeros((n_t, n_c, 4))
+    feats[:, :, 1] = -np.inf
+    feats[:, :, 3] = -np.inf
+    for vi, v in enumerate(index.views):
+        if v.sub_index is None:
+            feats[v.task_index, :, 0] = z_dense[vi]
+            feats[v.task_index, :, 2] = z_lex[vi]
+        else:
+            feats[v.task_index, :, 1] = np.maximum(feats[v.task_index, :, 1], z_dense[vi])
+            feats[v.task_index, :, 3] = np.maximum(feats[v.task_index, :, 3], z_lex[vi])
+    # a task without sub-measures: its main view stands in for the best sub-measure
+    for col, main in ((1, 0), (3, 2)):
+        missing = ~np.isfinite(feats[:, :, col])
+        feats[:, :, col][missing] = feats[:, :, main][missing]
+    return feats, np.stack([z_dense, z_lex]), vec
 
 
 def score_chunks(
@@ -457,51 +500,28 @@ def score_chunks(
     embedder: Embedder,
     calibration: Calibration,
     *,
-    n_effective: int | None = None,
     vectors: np.ndarray | None = None,
     lex_weights: Sequence[dict[str, float]] | None = None,
 ) -> ChunkScores:
-    """Scores of every chunk for every task, minus what ``n_effective`` unrelated chunks would
-    reach by chance (default: the number of chunks, i.e. the document's length; 0 = raw).
+    """Every chunk against every task: features, then the calibrated head's probability.
     ``vectors`` / ``lex_weights``: the chunks' dense vectors and term weights, when the caller
-    has them already (from the caches)."""
+    has them already (from the caches). The score of a chunk does not depend on the rest of the
+    document: a passage means the same in a 1-page and a 100-page plan."""
     import numpy as np
 
-    from .embed.lexical import passage_weights, similarity
+    from .judge import sigmoid
 
     n_t, n_c = len(index.tasks), len(chunks)
     if n_c == 0:
-        return ChunkScores(np.zeros((n_t, 0)), {})
-    texts = [chunk_embed_text(c, calibration.heading_context) for c in chunks]
-    if lex_weights is None:
-        lex_weights = passage_weights(texts)
-    z_lex = (similarity(index.lex, lex_weights) - index.lex_mu[:, None]) / index.lex_sd[:, None]
-    wd, wl = calibration.dense_weight, calibration.lexical_weight
-    if embedder.dense and index.dense_q is not None and wd > 0:
-        vec = vectors if vectors is not None else embedder.encode_passages(texts)
-        z_dense = (index.dense_q @ vec.T - index.dense_mu[:, None]) / index.dense_sd[:, None]
-        view = (wd * z_dense + wl * z_lex) / (wd + wl)  # (n_views, n_chunks)
-    else:
-        view = z_lex
-    # a task's score: its main view, blended with its best-matching sub-measure view
-    main = np.empty((n_t, n_c))
-    best_sub = np.full((n_t, n_c), -np.inf)
-    sub: dict[tuple[int, int], np.ndarray] = {}
-    for vi, v in enumerate(index.views):
-        if v.sub_index is None:
-            main[v.task_index] = view[vi]
-        else:
-            best_sub[v.task_index] = np.maximum(best_sub[v.task_index], view[vi])
-            sub[(v.task_index, v.sub_index)] = view[vi].copy()
-    sw = calibration.sub_view_weight
-    combined = main.copy()
-    has_sub = np.isfinite(best_sub[:, 0])
-    if sw > 0 and has_sub.any():
-        blended = (1 - sw) * main[has_sub] + sw * best_sub[has_sub]
-        # "max": a task with several distinct measures (fyp43-2 spans 产教融合, 1+X, 职业本科...)
-        # is answered by a passage about any one of them, even if it never names the whole task
-        combined[has_sub] = np.maximum(main[has_sub], blended) if calibration.sub_mode == "max" else blended
-
+        empty = np.zeros((n_t, 0))
+        return ChunkScores(np.zeros((n_t, 0, 4)), empty, empty.copy(), {})
+    feats, z, vec = chunk_features(
+        chunks, index, embedder, calibration, vectors=vectors, lex_weights=lex_weights
+    )
+    head = calibration.head
+    names = ("dense_main", "dense_sub", "lex_main", "lex_sub")
+    cols = [names.index(f) for f in head.features]
+    lg = head.logits(feats[:, :, cols], [t.id for t in index.tasks], vec)
     if calibration.negative_penalty:
         for ti, t in enumerate(index.tasks):
             if not t.negative_terms:
@@ -510,111 +530,14 @@ def score_chunks(
                 if any(n in c.text for n in t.negative_terms) and not any(
                     term in c.text for term in t.terms
                 ):
-                    combined[ti, ci] -= calibration.negative_penalty
-    n = n_c if n_effective is None else n_effective
-    if n > 0 and index.null:
-        offset = index.expected_null_max(n)
-        combined -= offset[:, None]
-        for (ti, _si), row in sub.items():
-            row -= offset[ti]
-    return ChunkScores(combined, sub)
-
-
-def _status(score: float, th: Threshold) -> Status:
-    if score >= th.covered:
-        return "covered"
-    if score >= th.partial:
-        return "partial"
-    return "missing"
-
-
-def _reason(status: Status, score: float, th: Threshold, n_evidence: int) -> str:
-    if status == "covered":
-        return f"最佳证据得分 {score:.2f} ≥ 覆盖阈值 {th.covered:.2f}，共 {n_evidence} 段相关内容。"
-    if status == "partial":
-        return (
-            f"最佳证据得分 {score:.2f} 介于部分覆盖阈值 {th.partial:.2f} 与覆盖阈值 "
-            f"{th.covered:.2f} 之间：有所涉及，但论述不充分。"
-        )
-    return f"最佳得分 {score:.2f} 低于部分覆盖阈值 {th.partial:.2f}：未找到足够证据。"
-
-
-def _evidence(
-    chunks: Sequence[Chunk],
-    row: np.ndarray,
-    floor: float,
-    terms: Sequence[str],
-    k: int,
-    words_of: dict[str, tuple[str, ...]] | None = None,
-) -> tuple[Evidence, ...]:
-    import numpy as np
-
-    from .embed.lexical import matched_terms
-
-    order = np.argsort(-row, kind="stable")[:k]
-    out = []
-    for ci in order:
-        if row[ci] < floor:
-            break
-        c = chunks[int(ci)]
-        out.append(
-            Evidence(
-                chunk_id=c.id,
-                text=c.text,
-                score=float(row[ci]),
-                location=c.location,
-                matched_terms=tuple(matched_terms(terms, c.text, words_of)),
-            )
-        )
-    return tuple(out)
-
-
-def decide(
-    chunks: Sequence[Chunk],
-    policy_sets: Sequence[PolicySet],
-    scores: ChunkScores,
-    calibration: Calibration,
-    words_of: dict[str, tuple[str, ...]] | None = None,
-) -> tuple[SetResult, ...]:
-    """Turn the score matrix into per-task results with evidence and sub-measure coverage.
-    ``words_of``: the task index's ``term_words``, for highlighting without jieba."""
-    results: list[SetResult] = []
-    ti = 0
-    for s in policy_sets:
-        task_results = []
-        for t in s.tasks:
-            row = scores.task[ti]
-            best = float(row.max()) if row.size else float("-inf")
-            th = calibration.threshold_for(t)
-            status = _status(best, th)
-            terms = [*t.terms, *t.aliases]
-            ev = _evidence(chunks, row, th.partial, terms, MAX_EVIDENCE, words_of)
-            subs = []
-            for si, m in enumerate(t.sub_measures):
-                srow = scores.sub.get((ti, si))
-                if srow is None or srow.size == 0:
-                    subs.append(SubMeasureResult(m.id, m.title, float("-inf"), False))
-                    continue
-                sbest = float(srow.max())
-                sev = _evidence(
-                    chunks, srow, calibration.sub_measure, [*m.terms, *terms], 1, words_of
-                )
-                subs.append(
-                    SubMeasureResult(m.id, m.title, sbest, sbest >= calibration.sub_measure, sev)
-                )
-            finite = best if best != float("-inf") else 0.0
-            task_results.append(
-                TaskResult(
-                    id=t.id,
-                    title=t.title,
-                    score=finite,
-                    status=status,
-                    evidence=ev,
-                    sub_measures=tuple(subs),
-                    threshold=th,
-                    reason=_reason(status, finite, th, len(ev)),
-                )
-            )
-            ti += 1
-        results.append(SetResult(s.id, s.title, tuple(task_results)))
-    return tuple(results)
+                    lg[ti, ci] -= calibration.negative_penalty
+    # sub-measure views, weighted as the head weighs the sub-measure signals
+    coef = dict(zip(head.features, head.coef, strict=True))
+    wd, wl = max(coef.get("dense_sub", 0.0), 0.0), max(coef.get("lex_sub", 0.0), 0.0)
+    if wd + wl == 0:
+        wd = wl = 1.0
+    sub: dict[tuple[int, int], np.ndarray] = {}
+    for vi, v in enumerate(index.views):
+        if v.sub_index is not None:
+            sub[(v.task_index, v.sub_index)] = (wd * z[0, vi] + wl * z[1, vi]) / (wd + wl)
+    return ChunkScores(feats, lg, sigmoid(lg), sub)

@@ -91,10 +91,13 @@ class SubMeasure:
 
 @dataclass(frozen=True)
 class Threshold:
-    """Score cut-offs on the scorer's scale: covered if score >= covered, partial if >= partial."""
+    """Cut-offs on the 0-100 confidence scale: a task is covered if its confidence is >= covered
+    (and enough passages support it), partial if >= partial; a passage supports a task if its own
+    confidence is >= evidence (None: the partial cut-off)."""
 
     covered: float
     partial: float
+    evidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class Evidence:
     score: float
     location: Location
     matched_terms: tuple[str, ...] = ()
+    raw_score: float | None = None  # log-odds behind ``score`` (a 0-100 confidence)
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,8 @@ class TaskResult:
     sub_measures: tuple[SubMeasureResult, ...] = ()
     threshold: Threshold | None = None
     reason: str = ""  # one Chinese sentence: why this status
+    raw_score: float | None = None  # log-odds behind ``score`` (a 0-100 confidence)
+    support: int = 0  # passages whose own confidence reaches the evidence cut-off
 
 
 @dataclass(frozen=True)
@@ -219,6 +225,7 @@ class Report:
                 "chunk": e.chunk_id,
                 "text": e.text,
                 "score": round(e.score, 4),
+                "raw_score": None if e.raw_score is None else round(e.raw_score, 4),
                 "location": {
                     "page": loc.page,
                     "heading": loc.heading,
@@ -252,6 +259,8 @@ class Report:
                             "id": t.id,
                             "title": t.title,
                             "score": round(t.score, 4),
+                            "raw_score": None if t.raw_score is None else round(t.raw_score, 4),
+                            "support": t.support,
                             "status": t.status,
                             "reason": t.reason,
                             "threshold": asdict(t.threshold) if t.threshold else None,

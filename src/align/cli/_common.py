@@ -93,6 +93,14 @@ ModelOption = typer.Option(
         " Embedding model: e5-small (default), use-m3, lexical, or a sentence-transformers path/name."
     ),
 )
+CalibrationOption = typer.Option(
+    None,
+    "--calibration",
+    help=(
+        "使用 align calibrate 生成的校准文件（代替内置校准）。"
+        " A calibration file written by `align calibrate`, instead of the shipped one."
+    ),
+)
 NoCacheOption = typer.Option(False, "--no-cache", help="不使用嵌入缓存。Do not read or write the embedding cache.")
 EncodingOption = typer.Option(
     None, "--encoding", help="强制文本编码（如 gbk）。Force the text encoding of .txt/.md files."

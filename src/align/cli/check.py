@@ -17,6 +17,7 @@ import typer
 from ._app import app
 from ._common import (
     EXIT_INPUT,
+    CalibrationOption,
     EncodingOption,
     MaxSizeOption,
     ModelOption,
@@ -86,10 +87,13 @@ def _config(config_path: Path | None, policy: list[Path] | None, sets: list[str]
     )
 
 
-def _scorer(cfg: AlignConfig, no_cache: bool, max_size: float) -> Scorer:
+def _scorer(
+    cfg: AlignConfig, no_cache: bool, max_size: float, calibration: Path | None = None
+) -> Scorer:
     from ..pipeline import Scorer
 
     return Scorer(
+        calibration=calibration,
         max_bytes=megabytes(max_size),
         policy_files=cfg.policies,
         set_ids=list(cfg.sets) if cfg.sets else None,
@@ -129,6 +133,7 @@ def check(
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
+    calibration: Path = CalibrationOption,
 ) -> None:
     """按配置规则检查规划（CI 用）。Check plans against the configured rules (for CI).
 
@@ -151,7 +156,7 @@ def check(
             warn(f"配置的基线文件不存在，按规则检查 (configured baseline not found): {cfg.baseline}")
     base = load_baseline(base_path) if base_path is not None else None  # fail fast, before scoring
 
-    scorer = _scorer(cfg, no_cache, max_size)
+    scorer = _scorer(cfg, no_cache, max_size, calibration)
     reports, errors = _score(scorer, paths, encoding)
     if base is not None:
         result = compare_to_baseline(reports, base, cfg, errors)
@@ -179,13 +184,14 @@ def baseline_cmd(
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
+    calibration: Path = CalibrationOption,
 ) -> None:
     """记录当前各任务的状态与得分，作为 `align check --baseline` 的比较基准。
     Record per-task statuses and scores as a baseline for `align check --baseline`."""
     from ..check import dump_baseline, make_baseline
 
     cfg = _config(config_path, policy, sets, model)
-    scorer = _scorer(cfg, no_cache, max_size)
+    scorer = _scorer(cfg, no_cache, max_size, calibration)
     reports, errors = _score(scorer, paths, encoding)
     if errors:
         # a baseline without one of the plans would let that plan regress unnoticed
@@ -237,6 +243,7 @@ def diff(
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
+    calibration: Path = CalibrationOption,
 ) -> None:
     """比较两版规划：各任务状态、得分与证据的变化。
     Compare two versions of a plan: per-task status, score and evidence before and after."""
@@ -251,7 +258,7 @@ def diff(
     cfg = _config(config_path, policy, sets, model)
     with tempfile.TemporaryDirectory(prefix="align-diff-") as tmp:
         old_p, new_p = _materialise(old, Path(tmp)), _materialise(new, Path(tmp))
-        scorer = _scorer(cfg, no_cache, max_size)
+        scorer = _scorer(cfg, no_cache, max_size, calibration)
         old_r = scorer.score_path(old_p, encoding=encoding)
         new_r = scorer.score_path(new_p, encoding=encoding)
     # name the inputs as the user gave them, not the temp files

@@ -10,6 +10,7 @@ import typer
 
 from ._app import app
 from ._common import (
+    CalibrationOption,
     EncodingOption,
     MaxSizeOption,
     ModelOption,
@@ -38,10 +39,12 @@ def make_scorer(
     no_cache: bool,
     progress: bool = True,
     max_size: float | None = None,
+    calibration: Path | None = None,
 ) -> Scorer:
     from ..pipeline import Scorer
 
     return Scorer(
+        calibration=calibration,
         policy_files=policy or (),
         set_ids=sets or None,
         model=model,
@@ -107,6 +110,7 @@ def score(
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
+    calibration: Path = CalibrationOption,
 ) -> None:
     """对照政策任务为规划评分。Score plans against the policy tasks (coverage report with evidence)."""
     from ..errors import AlignError
@@ -114,7 +118,7 @@ def score(
 
     if fmt not in SCORE_FORMATS:
         raise AlignError(f"未知的输出格式 {fmt!r}，可选：{' | '.join(SCORE_FORMATS)} (unknown format)")
-    scorer = make_scorer(policy, sets, model, no_cache, max_size=max_size)
+    scorer = make_scorer(policy, sets, model, no_cache, max_size=max_size, calibration=calibration)
     reports, failures = score_with_progress(scorer, paths, encoding)
     if reports:
         formatter = get_formatter(fmt)
@@ -142,6 +146,7 @@ def explain(
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
+    calibration: Path = CalibrationOption,
 ) -> None:
     """解释某项任务的得分与证据。Explain one task's status: ranked evidence and thresholds."""
     from rich.console import Console
@@ -152,7 +157,7 @@ def explain(
     from ..errors import AlignError
     from ..report._common import STATUS_STYLE, status_text
 
-    scorer = make_scorer(policy, None, model, no_cache, max_size=max_size)
+    scorer = make_scorer(policy, None, model, no_cache, max_size=max_size, calibration=calibration)
     tasks = {t.id: t for s in scorer.policy_sets for t in s.tasks}
     if task_id not in tasks:
         raise AlignError(f"没有编号为 {task_id} 的任务 (unknown task id); 可用：{', '.join(tasks)}")
@@ -168,12 +173,14 @@ def explain(
     con.print(Text(status_text(result.status), style=STATUS_STYLE[result.status]), result.reason)
     th = result.threshold
     if th:
-        con.print(f"阈值 thresholds：覆盖 covered ≥ {th.covered:.2f}，部分覆盖 partial ≥ {th.partial:.2f}"
+        ev_floor = th.evidence if th.evidence is not None else th.partial
+        con.print(f"阈值 thresholds（置信度 0-100）：覆盖 covered ≥ {th.covered:.0f}，"
+                  f"部分覆盖 partial ≥ {th.partial:.0f}，单段证据 evidence ≥ {ev_floor:.0f}"
                   f"（校准 {report.model.calibration}，模型 {report.model.name}）")
     terms = [*task.terms, *task.aliases]
     table = Table(show_lines=True)
     table.add_column("#", no_wrap=True)
-    table.add_column("得分", no_wrap=True)
+    table.add_column("置信度", no_wrap=True)
     table.add_column("位置", max_width=18)
     table.add_column("段落（命中词高亮）", ratio=1)
     for rank, ci in enumerate(ranked, 1):
@@ -182,14 +189,15 @@ def explain(
         hits = matched_terms(terms, chunk.text, scorer.index.term_words)
         for term in hits:
             text.highlight_words([term], style="bold reverse")
-        mark = "✔" if th and row[ci] >= th.covered else ("◐" if th and row[ci] >= th.partial else " ")
-        table.add_row(f"{rank}{mark}", f"{row[ci]:.2f}", chunk.location.label(), text)
+        floor = (th.evidence if th.evidence is not None else th.partial) if th else 101.0
+        mark = "✔" if row[ci] >= floor else " "
+        table.add_row(f"{rank}{mark}", f"{row[ci]:.0f}", chunk.location.label(), text)
     con.print(table)
     if result.sub_measures:
         con.print("[bold]具体举措 sub-measures[/bold]")
         for m in result.sub_measures:
             flag = "✔ 有证据" if m.evidenced else "✘ 无证据"
             where = f"（{m.evidence[0].location.label()}）" if m.evidence else ""
-            con.print(f"  {flag}  {m.title}  得分 {m.score:.2f}{where}")
+            con.print(f"  {flag}  {m.title}  置信度 {m.score:.0f}{where}")
     if not sys.stdout.isatty():
         sys.stdout.flush()

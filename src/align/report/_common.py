@@ -35,10 +35,8 @@ def snippet(text: str, width: int = 60, heading: str | None = None) -> str:
 
 
 def score_fraction(t: TaskResult) -> float:
-    """Where the score sits on a 0..1 bar whose 2/3 mark is the covered threshold."""
-    if t.threshold is None or t.threshold.covered <= 0:
-        return max(0.0, min(1.0, t.score / 5))
-    return max(0.0, min(1.0, t.score / (1.5 * t.threshold.covered)))
+    """The confidence (0-100) as a 0..1 bar."""
+    return max(0.0, min(1.0, t.score / 100.0))
 
 
 def missing_sub_measures(t: TaskResult) -> list[str]:

@@ -123,7 +123,7 @@ def highlight(text: str, terms: Iterable[str]) -> str:
 
 
 def _fmt(score: float) -> str:
-    return f"{score:.2f}"
+    return f"{score:.0f}"
 
 
 class HtmlFormatter:
@@ -296,7 +296,7 @@ class HtmlFormatter:
             out.append("</tr>")
         out.append("</tbody></table></div>")
         out.append(
-            '<p class="legend">每格为该任务在该章节中最好的片段得分；颜色越深越相关，'
+            '<p class="legend">每格为该任务在该章节中最强片段的置信度（0-100）；颜色越深越相关，'
             "加框的格子是该任务达到阈值的最佳章节。"
             '<i style="background:rgba(9,105,218,.08)"></i>弱'
             '<i style="background:rgba(9,105,218,.45)"></i>部分'
@@ -321,7 +321,7 @@ class HtmlFormatter:
             f'<details class="task" id="task-{escape(t.id)}" data-status="{escape(t.status)}" open>',
             f"<summary>{status_badge(t.status)} "
             f'<span class="tid">{escape(t.id)}</span><strong>{escape(t.title)}</strong>'
-            f'<span class="score">得分 {_fmt(t.score)}{_threshold_text(t.threshold)}</span>'
+            f'<span class="score">置信度 {_fmt(t.score)}{_threshold_text(t.threshold)}</span>'
             "</summary>",
         ]
         if t.reason:
@@ -370,7 +370,7 @@ def _evidence(e: Evidence) -> str:
     )
     return (
         '<div class="ev">'
-        f'<div class="loc">位置：{escape(label)} · 得分 {_fmt(e.score)}{terms}</div>'
+        f'<div class="loc">位置：{escape(label)} · 置信度 {_fmt(e.score)}{terms}</div>'
         f"<blockquote>{highlight(e.text, e.matched_terms)}</blockquote>"
         "</div>"
     )
@@ -383,23 +383,14 @@ def _threshold_text(th: Threshold | None) -> str:
 
 
 def _reaches(v: float, th: Threshold | None) -> bool:
-    return th is None or v >= th.partial
+    """Whether a passage's confidence makes it evidence for the task."""
+    return th is None or v >= (th.evidence if th.evidence is not None else th.partial)
 
 
 def _intensity(v: float, th: Threshold | None, lo: float, hi: float) -> float:
-    """Cell shade in [0.04, 0.9]: on the task's own thresholds when it has them (so 'dark' means
-    the same as the status), else relative to the matrix's range."""
-    if th is not None and th.covered > th.partial:
-        if v >= th.covered:
-            return 0.85
-        if v >= th.partial:
-            return 0.45 + 0.3 * (v - th.partial) / (th.covered - th.partial)
-        base = min(lo, th.partial)
-        span = th.partial - base
-        return 0.04 + 0.3 * ((v - base) / span if span > 0 else 0.0)
-    if hi <= lo:
-        return 0.3
-    return 0.04 + 0.86 * (v - lo) / (hi - lo)
+    """Cell shade in [0.04, 0.9]: the passage's confidence (0-100), the same scale for every
+    task, so a dark cell means the same thing everywhere."""
+    return 0.04 + 0.86 * max(0.0, min(100.0, v)) / 100.0
 
 
 def _short(text: str, n: int) -> str:

@@ -26,13 +26,13 @@ class MarkdownFormatter:
             for s in r.policy_sets:
                 out.append(f"### {s.title}（`{s.id}`）\n")
                 out.append(f"{summary_line(s)}\n")
-                out.append("| 任务 | 名称 | 状态 | 得分 | 最佳证据 | 位置 |")
+                out.append("| 任务 | 名称 | 状态 | 置信度 | 最佳证据 | 位置 |")
                 out.append("|---|---|---|---:|---|---|")
                 for t in s.tasks:
                     ev = t.evidence[0] if t.evidence else None
                     out.append(
                         f"| `{t.id}` | {_cell(t.title)} | {STATUS_SYMBOL[t.status]} "
-                        f"{STATUS_LABEL[t.status]} | {t.score:.2f} | "
+                        f"{STATUS_LABEL[t.status]} | {t.score:.0f} | "
                         f"{_cell(snippet(ev.text, 50, ev.location.heading)) if ev else '—'} | "
                         f"{_cell(ev.location.label()) if ev else ''} |"
                     )

@@ -47,7 +47,7 @@ class TableFormatter:
                 table.add_column("任务", no_wrap=True)
                 table.add_column("名称", max_width=22)
                 table.add_column("状态", no_wrap=True)
-                table.add_column("得分", no_wrap=True)
+                table.add_column("置信度", no_wrap=True)
                 table.add_column("最佳证据（位置）", ratio=1, min_width=24)
                 for t in s.tasks:
                     ev = t.evidence[0] if t.evidence else None
@@ -62,7 +62,7 @@ class TableFormatter:
                         t.id,
                         t.title,
                         Text(status_text(t.status), style=STATUS_STYLE[t.status]),
-                        Text(f"{_bar(score_fraction(t))} {t.score:5.2f}"),
+                        Text(f"{_bar(score_fraction(t))} {t.score:3.0f}"),
                         evid,
                     )
                 console.print(table)
