@@ -143,7 +143,7 @@ def _print_tables(results, *, full: bool, output: Path | None) -> None:
             )
         console.print(table)
     if buffer is not None:
-        write_output(buffer.getvalue(), output)
+        write_output(buffer.getvalue(), output, terminal=True)
 
 
 def _preview(text: str) -> str:
