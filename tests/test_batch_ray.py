@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_batch import make_plans
 
 from align.batch import run_batch
 from align.batch.ray_engine import RayEngine
 from align.cli import run
 from align.errors import ConfigError
 from align.pipeline import Scorer
-from test_batch import make_plans
 
 pytest.importorskip("ray", reason="the ray extra is part of align-policy[dev]")
 
