@@ -40,7 +40,7 @@ UNITS: tuple[str, ...] = tuple(
         个百分点 百分点 部门 个月 平方米 平方公里 人次 课时 学时 学分 万元 亿元 千元 万人 万册 万平方米
         余万元
         个 名 家 门 项 所 位 支 本 部 种 批 条 篇 套 台 件 场 次 轮 座 栋 间 亩 米 公里
-        小时 天 周 元 倍 成 人 册 份 张 组 队 节 页 处 斤 吨 公斤 千克 届 年 月 日 号
+        小时 分钟 天 周 元 倍 成 人 册 份 张 组 队 节 页 处 斤 吨 公斤 千克 届 年 月 日 号
         % ％ ‰
         """.split(),
         key=len,
@@ -64,6 +64,7 @@ _BEFORE = tuple(
         reverse=True,
     )
 )
+_LOWER_BOUNDS = ("至少", "不少于", "不低于", "最少", "超过", "不超过")
 _FROM_TO = re.compile(r"由[^0-9０-９，,。；;、]{0,3}$")  # 由2个 / 由每年25项
 _TO_WORDS = ("增加到", "提高到", "提升到", "扩大到", "增长到", "增至", "提高至", "提升至", "到", "至")
 
@@ -276,6 +277,8 @@ def extract_targets(text: str) -> list[Target]:
         if prev in _ORDINAL_BEFORE or (prev.isascii() and prev.isalnum()):
             continue
         after_comparator = any(text[:s].rstrip(" ").endswith(w) for w in _BEFORE)
+        # 至少一次, 每年至少召开一次会议: after a lower bound, 一 is a count, not "a"
+        bound_before = any(w in text[max(0, s - 5) : s] for w in _LOWER_BOUNDS)
         if num[0] in CN_NUMERAL_CHARS and not after_comparator and not _starts_word(text, s, e):
             continue  # part of a word: 统一, 唯一, 进一步, 十四五
         if any(text.startswith(n, s) for n in NAMED_NUMBERS):
@@ -332,8 +335,10 @@ def extract_targets(text: str) -> list[Target]:
             continue
         if base == "周" and text.startswith("年", uend):
             continue
-        if _is_indefinite_one(num, base):
+        if _is_indefinite_one(num, base) and not bound_before:
             continue
+        if base == "元" and num[0] in CN_NUMERAL_CHARS:
+            continue  # 二元结构, 一元化: money is written in digits (500万元)
         if base in _NAME_UNITS and num[0] in CN_NUMERAL_CHARS and _noun_before(text, s):
             continue  # 中物院六所, 采气四厂: the numeral names a unit, it does not count
         if base == "成" and text[uend : uend + 1] in _CHENG_WORDS:
