@@ -299,8 +299,8 @@ def test_every_report_format_shows_the_verdict() -> None:
     from align.report import get_formatter
 
     r = [_report()]
-    table = get_formatter("table", width=140).format(r)
-    assert "可考核" in table and "部分可考核" in table and "不可考核" in table
+    table = get_formatter("table", width=100).format(r)
+    assert "可考核" in table and "✔ 是" in table and "◐ 部分" in table and "✘ 否" in table
     md = get_formatter("markdown").format(r)
     assert "| 可考核 |" in md and "✔ 可考核" in md and "目标 30名以上" in md
     html = get_formatter("html").format(r)
@@ -396,3 +396,25 @@ def test_labelled_real_passages_meet_the_targets() -> None:
     assert m["passages"] >= 150 and m["empty"] >= m["passages"] // 2
     for kind in ("targets", "deadlines"):
         assert m[kind]["precision"] >= 0.95 and m[kind]["recall"] >= 0.90, (kind, m[kind])
+
+
+def test_extraction_is_cached_by_text_and_rules(tmp_path: Path) -> None:
+    """A warm re-score reads each passage's commitments from the cache (no jieba, no cn2an)."""
+    from align.assess import _cache_key, extract_chunks, extractor_id
+    from align.embed.cache import EmbeddingCache
+
+    store = EmbeddingCache(tmp_path / "cache")
+    plan = PlanTime(year=2024)
+    chunks = list(CHUNKS.values())
+    first = extract_chunks(chunks, plan, store)
+    kind = f"assess/{extractor_id()}"
+    keys = [_cache_key(c.text, plan) for c in chunks]
+    assert store.known_blobs(kind, keys) == set(keys)
+    # a damaged entry is read again, not trusted
+    store.put_blobs(kind, {keys[0]: b"not json"})
+    again = extract_chunks(chunks, plan, store)
+    assert again == first
+    assert again["c1"].targets[0].chunk_id == "c1"
+    # another plan year is another key: 3月 means another month
+    assert _cache_key("3月", PlanTime(year=2023)) != _cache_key("3月", plan)
+    store.close()

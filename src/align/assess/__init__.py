@@ -10,7 +10,12 @@ adds the verdict to every task of a report. Plain frozen dataclasses in and out
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from ..types import (
     Assessable,
@@ -61,8 +66,61 @@ def _tag(c: Commitments, chunk_id: str) -> Commitments:
     )
 
 
-def extract_chunks(chunks: Iterable[Chunk], plan: PlanTime | None = None) -> dict[str, Commitments]:
-    return {c.id: _tag(extract(c.text, plan), c.id) for c in chunks}
+@lru_cache(maxsize=1)
+def extractor_id() -> str:
+    """Changes whenever the extraction rules do: a hash of this package's source."""
+    h = hashlib.sha256(b"jieba-0.42.1")
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _cache_key(text: str, plan: PlanTime | None) -> str:
+    p = plan or PlanTime()
+    return hashlib.sha256(f"{p.year}|{p.period}|{text}".encode()).hexdigest()
+
+
+def _to_json(c: Commitments) -> bytes:
+    return json.dumps(dataclasses.asdict(c), ensure_ascii=False).encode("utf-8")
+
+
+def _from_json(blob: bytes) -> Commitments:
+    d: dict[str, Any] = json.loads(blob.decode("utf-8"))
+    return Commitments(
+        tuple(Target(**t) for t in d["targets"]),
+        tuple(Deadline(**x) for x in d["deadlines"]),
+        tuple(Owner(**o) for o in d["owners"]),
+    )
+
+
+def extract_chunks(
+    chunks: Iterable[Chunk], plan: PlanTime | None = None, store: Any = None
+) -> dict[str, Commitments]:
+    """Commitments per chunk id. With ``store`` (the embedding cache) a passage already read
+    by the same rules is not read again, so a warm re-score loads neither jieba nor cn2an."""
+    chunks = list(chunks)
+    kind = f"assess/{extractor_id()}"
+    keys = {c.id: _cache_key(c.text, plan) for c in chunks}
+    cached: dict[str, bytes] = {}
+    if store is not None:  # the cache guards itself: a damaged one only costs the extraction
+        cached = store.get_blobs(kind, keys.values())
+    out: dict[str, Commitments] = {}
+    new: dict[str, bytes] = {}
+    for c in chunks:
+        blob = cached.get(keys[c.id])
+        found = None
+        if blob is not None:
+            try:
+                found = _from_json(blob)
+            except (ValueError, KeyError, TypeError):
+                found = None
+        if found is None:
+            found = extract(c.text, plan)
+            new[keys[c.id]] = _to_json(found)
+        out[c.id] = _tag(found, c.id)
+    if store is not None and new:
+        store.put_blobs(kind, new)
+    return out
 
 
 def verdict_of(targets: int, deadlines: int) -> str:
@@ -100,12 +158,15 @@ def assess_task(result: TaskResult, by_chunk: Mapping[str, Commitments]) -> Asse
 
 
 def annotate_sets(
-    sets: Iterable[SetResult], chunks: Iterable[Chunk], plan: PlanTime | None = None
+    sets: Iterable[SetResult],
+    chunks: Iterable[Chunk],
+    plan: PlanTime | None = None,
+    store: Any = None,
 ) -> tuple[SetResult, ...]:
     """Every task with its ``assessable`` verdict; only evidence passages are read."""
     sets = tuple(sets)
     wanted = {e.chunk_id for s in sets for t in s.tasks for e in t.evidence}
-    by_chunk = extract_chunks((c for c in chunks if c.id in wanted), plan)
+    by_chunk = extract_chunks((c for c in chunks if c.id in wanted), plan, store)
     return tuple(
         dataclasses.replace(
             s,

@@ -48,14 +48,18 @@ def missing_sub_measures(t: TaskResult) -> list[str]:
 ASSESS_LABEL: dict[str, str] = {"assessable": "可考核", "partly": "部分可考核", "vague": "不可考核"}
 ASSESS_SYMBOL: dict[str, str] = {"assessable": "✔", "partly": "◐", "vague": "✘"}
 ASSESS_STYLE: dict[str, str] = {"assessable": "green", "partly": "yellow", "vague": "red"}
+# the table's 可考核 column: short words, the header says what they answer
+ASSESS_SHORT: dict[str, str] = {"assessable": "是", "partly": "部分", "vague": "否"}
 
 
-def assess_text(t: TaskResult) -> str:
-    """可考核 verdict with symbol, or "—" when the report has none."""
+def assess_text(t: TaskResult, short: bool = False) -> str:
+    """可考核 verdict with symbol (✔ 可考核 / ◐ 部分可考核 / ✘ 不可考核; short: 是/部分/否),
+    or "—" when the report has none."""
     a = t.assessable
     if a is None:
         return "—"
-    return f"{ASSESS_SYMBOL[a.verdict]} {ASSESS_LABEL[a.verdict]}"
+    words = ASSESS_SHORT if short else ASSESS_LABEL
+    return f"{ASSESS_SYMBOL[a.verdict]} {words[a.verdict]}"
 
 
 def assess_detail(t: TaskResult, limit: int = 4) -> str:

@@ -77,7 +77,7 @@ class TableFormatter:
                     ]
                     if show_assess:
                         style = ASSESS_STYLE[t.assessable.verdict] if t.assessable else "dim"
-                        cells.append(Text(assess_text(t), style=style))
+                        cells.append(Text(assess_text(t, short=True), style=style))
                     table.add_row(*cells, evid)
                 console.print(table)
                 console.print(f"  {summary_line(s)}\n")
