@@ -141,7 +141,7 @@ def targets_command(
         if results or not failed:
             write_output(json.dumps(data, ensure_ascii=False, indent=2), output)
     elif results:
-        write_output(render_table(results), output)
+        write_output(render_table(results), output, terminal=True)
     if failed:
         raise typer.Exit(EXIT_INPUT)
 
@@ -160,6 +160,11 @@ def render_table(results: list[dict[str, Any]], width: int = 110) -> str:
     from rich.table import Table
     from rich.text import Text
 
+    from ..report._common import visible
+
+    def cell(text: str) -> Text:  # plan text: an ESC from the plan must not reach the terminal
+        return Text(visible(text, keep_lines=False))
+
     buf = io.StringIO()
     console = Console(file=buf, width=width, highlight=False, no_color=True)
     for res in results:
@@ -172,7 +177,7 @@ def render_table(results: list[dict[str, Any]], width: int = 110) -> str:
             f"{doc['period'][0]}—{doc['period'][1]}年" if doc["period"] else "未注明"
         )
         table = Table(
-            title=escape(f"可考核内容 {doc['path']}（规划年度：{when}）"),
+            title=escape(visible(f"可考核内容 {doc['path']}（规划年度：{when}）", keep_lines=False)),
             title_justify="left",
             expand=False,
         )
@@ -182,7 +187,7 @@ def render_table(results: list[dict[str, Any]], width: int = 110) -> str:
         table.add_column("原文", max_width=34)
         table.add_column("规范化", max_width=30)
         for c in res["chunks"]:
-            loc = Text(c["location"]["label"] or c["chunk_id"])
+            loc = cell(c["location"]["label"] or c["chunk_id"])
             for t in c["targets"]:
                 norm = f"{t['value']}{'-' + str(t['upper']) if t['upper'] is not None else ''}"
                 norm += f" {t['unit']}"
@@ -190,11 +195,11 @@ def render_table(results: list[dict[str, Any]], width: int = 110) -> str:
                     norm += f"（{t['comparator']}）"
                 if t["measured"]:
                     norm += f" · {t['measured']}"
-                table.add_row(c["chunk_id"], loc, "目标", Text(t["text"]), Text(norm))
+                table.add_row(c["chunk_id"], loc, "目标", cell(t["text"]), cell(norm))
             for d in c["deadlines"]:
-                table.add_row(c["chunk_id"], loc, "时间", Text(d["text"]), Text(_date_text(d)))
+                table.add_row(c["chunk_id"], loc, "时间", cell(d["text"]), cell(_date_text(d)))
             for o in c["owners"]:
-                table.add_row(c["chunk_id"], loc, "责任", Text(o["name"]), Text(o["role"] or "—"))
+                table.add_row(c["chunk_id"], loc, "责任", cell(o["name"]), Text(o["role"] or "—"))
         console.print(table)
         console.print(
             f"  目标 {nt} 项 · 时间节点 {nd} 项 · 责任单位 {len(owners)} 个；"

@@ -15,6 +15,7 @@ from ._common import (
     snippet,
     status_text,
     summary_line,
+    visible,
 )
 
 BAR_WIDTH = 8
@@ -64,7 +65,7 @@ class TableFormatter:
                     ev = t.evidence[0] if t.evidence else None
                     if ev:
                         evid = Text(snippet(ev.text, 48, ev.location.heading))
-                        loc = ev.location.label()
+                        loc = visible(ev.location.label(), keep_lines=False)
                         if loc:
                             evid.append(f"（{loc}）", style="dim")
                     else:
