@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..types import Report
-from ._common import STATUS_STYLE, score_fraction, snippet, status_text, summary_line, visible
+from ._common import (
+    ASSESS_STYLE,
+    STATUS_STYLE,
+    assess_text,
+    score_fraction,
+    snippet,
+    status_text,
+    summary_line,
+    visible,
+)
 
 BAR_WIDTH = 8
 
@@ -48,6 +57,9 @@ class TableFormatter:
                 table.add_column("名称", max_width=22)
                 table.add_column("状态", no_wrap=True)
                 table.add_column("得分", no_wrap=True)
+                show_assess = any(t.assessable is not None for t in s.tasks)
+                if show_assess:
+                    table.add_column("可考核", no_wrap=True)
                 table.add_column("最佳证据（位置）", ratio=1, min_width=24)
                 for t in s.tasks:
                     ev = t.evidence[0] if t.evidence else None
@@ -58,13 +70,16 @@ class TableFormatter:
                             evid.append(f"（{loc}）", style="dim")
                     else:
                         evid = Text("—", style="dim")
-                    table.add_row(
+                    cells = [
                         t.id,
                         t.title,
                         Text(status_text(t.status), style=STATUS_STYLE[t.status]),
                         Text(f"{_bar(score_fraction(t))} {t.score:5.2f}"),
-                        evid,
-                    )
+                    ]
+                    if show_assess:
+                        style = ASSESS_STYLE[t.assessable.verdict] if t.assessable else "dim"
+                        cells.append(Text(assess_text(t, short=True), style=style))
+                    table.add_row(*cells, evid)
                 console.print(table)
                 console.print(f"  {summary_line(s)}\n")
 
