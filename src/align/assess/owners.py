@@ -53,8 +53,10 @@ def is_org(name: str) -> bool:
     n = name.strip("“”\"（）() ")
     if len(n) < 2 or len(n) > 24 or n in _NOT_ORG or n.endswith(_NOT_ORG_ENDINGS):
         return False
-    if any(ch in n for ch in "，。；：、的了是在对把被将“”《》●.．") or any(c.isdigit() for c in n):
+    if any(ch in n for ch in "的了是在对把被将"):
         return False
+    if not all("\u4e00" <= ch <= "\u9fff" or ch in "（）()·" for ch in n):
+        return False  # a name is Chinese characters (and brackets): no digits, no punctuation
     core = n
     for p in _PREFIXES:
         if core.startswith(p) and len(core) > len(p) + 1:
@@ -185,7 +187,8 @@ def extract_owners(text: str) -> list[Owner]:
     seen: set[tuple[str, int]] = set()
 
     def add(name: str, role: str, s: int) -> None:
-        name = name.strip("“”\" ")
+        lead = len(name) - len(name.lstrip("“”\" "))
+        name, s = name.strip("“”\" "), s + lead
         if (name, s) in seen or not is_org(name):
             return
         seen.add((name, s))
