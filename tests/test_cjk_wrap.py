@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from align.report._wrap import _CLOSE, _OPEN, divide_line, install, min_width
 
 WIDTHS = (80, 120)
-COMMANDS = ("", "score", "explain", "check", "baseline", "diff", "chunks", "policies", "serve",
+COMMANDS = ("", "score", "explain", "check", "baseline", "diff", "chunks", "policies", "serve", "batch",
             "cache", "cache info")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,6 +95,9 @@ class Embedder:
     query_prefix: str = ""
     passage_prefix: str = ""
     batch_size: int = BATCH_SIZE
+    # (done, total) after each embedded batch: for a caller that draws its own progress display
+    # (``align batch``); when set, the embedder's own progress line stays off
+    progress_hook: Callable[[int, int], None] | None = None
 
     def __init__(
         self,
@@ -176,9 +179,11 @@ class Embedder:
         out: np.ndarray | None = None
         from .. import ui
 
-        # a line of the run's one progress display (align.ui), only for runs worth watching
+        # a line of the run's one progress display (align.ui), only for runs worth watching;
+        # a caller with its own progress_hook (align batch) draws its own
+        hook = self.progress_hook
         bar = ui.stage("嵌入 embedding", total=len(texts),
-                       show=self.progress and len(texts) >= PROGRESS_MIN_TEXTS)
+                       show=self.progress and hook is None and len(texts) >= PROGRESS_MIN_TEXTS)
         try:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
@@ -189,6 +194,8 @@ class Embedder:
                     out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
                 out[idx] = vecs
                 bar.advance(len(idx))
+                if hook is not None:
+                    hook(min(start + self.batch_size, len(order)), len(order))
         finally:
             bar.close()
         assert out is not None
