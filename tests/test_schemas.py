@@ -159,6 +159,8 @@ def test_config_schema_has_exactly_the_loaders_keys():
     [
         'fial_on = ["missing"]\n',
         'fail_on = ["absent"]\n',
+        'required = [""]\n',
+        "sets = 3\n",
         "min_covered_share = 1.5\n",
         "min_covered_share = {}\n",
         "regression_margin = -1\n",
@@ -177,7 +179,8 @@ def test_schema_and_loader_reject_the_same_broken_config(tmp_path, text):
 
 
 def test_a_good_config_passes_both(tmp_path):
-    text = ('sets = ["tzpy-2020"]\nfail_on = ["missing"]\nreport_on = ["partial"]\n'
+    text = ('sets = ["tzpy-2020"]\nfail_on = "missing"\nreport_on = ["partial"]\n'
+            'require_assessable = "all-covered"\n'
             'min_covered_share = { tzpy-2020 = 0.7, default = 0.5 }\n[ci]\nrequired = ["tzpy-04"]\n')
     assert _errors(CONFIG, tomllib.loads(text)) == []
     f = tmp_path / "align.toml"

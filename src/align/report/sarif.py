@@ -30,6 +30,7 @@ def _uri(path: str) -> str:
 RULE_HELP = {
     "status": "任务状态在 fail_on（失败）或 report_on（仅报告）之列。A task's status is listed in fail_on or report_on.",
     "required": "required 中的任务必须为“已覆盖”。A required task is not covered.",
+    "assessable": "require_assessable 中的任务，其证据须给出量化目标和时间节点（可考核）。The task's evidence gives no quantified target and time node.",
     "min-covered-share": "政策集中“已覆盖”任务的比例低于 min_covered_share。Too few tasks of the set are covered.",
     "unknown-task": "配置中的任务编号不在所选政策集中。The config names a task no selected set has.",
     "regressed": "与基线相比，任务状态下降。Against the baseline, the task's status fell.",
