@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from align.assess import PlanTime, annotate_sets, assess_task, extract, plan_time
 from align.check import RULE_ASSESSABLE, RULE_UNKNOWN_TASK, evaluate
@@ -172,6 +174,8 @@ def test_plan_time_from_title() -> None:
     p = plan_time("某学院“十四五”发展规划（2021-2025年）\n")
     assert p.period == (2021, 2025) and p.year is None
     assert plan_time("学生公寓服务规范\n").year is None
+    assert plan_time("某学院2024年提质培优任务分解表\n").year == 2024
+    assert plan_time("关于印发《中国教育现代化2035》的通知\n").year is None
 
 
 # ----------------------------------------------------------------------------- owners
@@ -193,6 +197,11 @@ def test_plan_time_from_title() -> None:
         ("第九条贯通教育领导小组是联合体的决策机构，负责联合体运作的整体规划", ["贯通教育领导小组"]),
         ("相关职能部处及相关学院组织有关人员，具体负责。", ["相关职能部处", "相关学院"]),
         ("党委办公室等是党委抓全面从严治党的具体执行部门", ["党委办公室"]),
+        # a table row as the docx / html readers give it: the 责任部门 cell
+        ("完善双师型教师认定办法 | 2024年6月 | 新增30名 | 人事处、各二级学院", ["人事处", "各二级学院"]),
+        ("建设产业学院 | 12月底前 | 校企合作办公室（牵头）、各二级学院（配合）",
+         ["校企合作办公室", "各二级学院"]),
+        ("责任单位：人事处（牵头）、各二级学院", ["人事处", "各二级学院"]),
     ],
 )
 def test_owners(text: str, want: list[str]) -> None:
@@ -354,6 +363,7 @@ def test_targets_command_json_shape(tmp_path: Path) -> None:
         assert set(c) >= {"chunk_id", "location", "text", "targets", "deadlines", "owners"}
         for item in c["targets"] + c["deadlines"]:
             assert text[item["start"] : item["end"]] == item["text"]
+        assert c["owners"] == [o["name"] for o in c["owner_details"]]
     found = [(t["value"], t["unit"], t["from"]) for c in data["chunks"] for t in c["targets"]]
     assert (6, "个", 2) in found and (1500, "万元", None) in found
     assert any(d["date"] == "2021-06" for c in data["chunks"] for d in c["deadlines"])
@@ -370,6 +380,33 @@ def test_targets_command_table_and_bad_file(tmp_path: Path) -> None:
     assert "规划年度：2024年" in r.stdout
     err = [x for x in r.stderr.splitlines() if x.strip()]
     assert len(err) == 1 and "empty.txt" in err[0] and "Traceback" not in r.stderr
+
+
+_ALPHABET = (
+    "0123456789０１２３一二两三四五六七八九十百千万亿零〇第年月日季度底前届周余多以上下至到由增加提高"
+    "个名家门项所%％:：-—～.、，。；\n “”《》〔〕()（）处部办室院局牵头负责配合责任部门：每学期半"
+    "教务人事学院二级中心校党委政府应要是在的"
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=_ALPHABET, max_size=120))
+def test_extraction_never_fails_and_spans_point_into_the_text(text: str) -> None:
+    """Any text: no exception, and every span is where the item says it is."""
+    c = extract(text, PlanTime(year=2024, period=(2021, 2025)))
+    for t in c.targets:
+        assert 0 <= t.start < t.end <= len(text) and t.text == text[t.start : t.end].strip()
+    for d in c.deadlines:
+        assert text[d.start : d.end] == d.text
+    for o in c.owners:
+        assert text[o.start : o.end].replace("\n", "") == o.name
+
+
+def test_owner_roles() -> None:
+    got = extract("建设产业学院 | 校企合作办公室（牵头）、各二级学院（配合）").owners
+    assert [(o.name, o.role) for o in got] == [("校企合作办公室", "牵头"), ("各二级学院", "配合")]
+    got = extract("责任单位：人事处（牵头）、各二级学院").owners
+    assert [(o.name, o.role) for o in got] == [("人事处", "牵头"), ("各二级学院", "责任")]
 
 
 def test_owner_offsets_cover_a_wrapped_name() -> None:
@@ -418,3 +455,67 @@ def test_extraction_is_cached_by_text_and_rules(tmp_path: Path) -> None:
     # another plan year is another key: 3月 means another month
     assert _cache_key("3月", PlanTime(year=2023)) != _cache_key("3月", plan)
     store.close()
+
+
+def test_check_cli_fails_on_a_vague_required_task(tmp_path: Path) -> None:
+    """`align check` with require_assessable, end to end (lexical model, real example plan)."""
+    (tmp_path / "align.toml").write_text(
+        'model = "lexical"\nfail_on = []\nreport_on = []\nrequire_assessable = ["all-covered"]\n',
+        encoding="utf-8",
+    )
+    plan = tmp_path / "plan.txt"
+    plan.write_text(
+        "某职业技术学院2024年工作要点\n一、深化产教融合、校企合作\n"
+        "深化产教融合，推进校企合作，共建产业学院和实训基地，推行现代学徒制和订单培养，"
+        "进一步加强校企协同育人，不断提升服务产业能力。\n",
+        encoding="utf-8",
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "align", "check", str(plan), "--format", "sarif"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert r.returncode == 1, r.stderr
+    sarif = json.loads(r.stdout)
+    rules = {x["properties"]["alignRule"] for x in sarif["runs"][0]["results"]}
+    assert rules == {"assessable"}
+    plan.write_text(
+        plan.read_text(encoding="utf-8").replace(
+            "共建产业学院", "2024年底前与企业共建产业学院6个"
+        ),
+        encoding="utf-8",
+    )
+    ok = subprocess.run(
+        [sys.executable, "-m", "align", "check", str(plan)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_targets_command_reads_a_task_table_in_docx(tmp_path: Path) -> None:
+    """工作任务 / 时间节点 / 考核要点 / 责任部门: the shape of real task-decomposition plans."""
+    docx = pytest.importorskip("docx")
+    d = docx.Document()
+    d.add_paragraph("某职业技术学院2024年提质培优任务分解表")
+    table = d.add_table(rows=3, cols=4)
+    rows = [
+        ("工作任务", "时间节点", "考核要点", "责任部门"),
+        ("完善双师型教师认定办法", "3月启动、12月底前验收", "新增双师型教师30名以上", "人事处（牵头）、各二级学院"),
+        ("共建产业学院", "第三季度", "由2个增加到6个", "校企合作办公室"),
+    ]
+    for r, values in zip(table.rows, rows, strict=True):
+        for cell, v in zip(r.cells, values, strict=True):
+            cell.text = v
+    path = tmp_path / "plan.docx"
+    d.save(str(path))
+    r = run_cli("targets", str(path), "-f", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["document"]["year"] == 2024
+    owners = [o for c in data["chunks"] for o in c["owner_details"]]
+    assert [(o["name"], o["role"]) for o in owners] == [
+        ("人事处", "牵头"), ("各二级学院", ""), ("校企合作办公室", ""),
+    ]
+    dates = [d["date"] for c in data["chunks"] for d in c["deadlines"]]
+    assert dates == ["2024", "2024-03", "2024-12", "2024-07/2024-09"]
+    found = [(t["value"], t["unit"], t["from"]) for c in data["chunks"] for t in c["targets"]]
+    assert found == [(30, "名", None), (6, "个", 2)]

@@ -30,8 +30,10 @@ FilesArgument = typer.Argument(
 
 def commitments_json(doc: Any, chunks: Any) -> dict[str, Any]:
     """``{"document": {...}, "chunks": [{"chunk_id", "location", "text", "targets",
-    "deadlines", "owners"}]}``; offsets (start/end) are into the document text."""
-    from ..assess import extract, plan_time
+    "deadlines", "owners", "owner_details"}]}``; offsets (start/end) are into the document
+    text; ``owners`` are names (as in a report's ``assessable``), ``owner_details`` add the role
+    (牵头 / 负责 / 配合 / 责任) and where each is."""
+    from ..assess import extract, owner_names, plan_time
 
     plan = plan_time(doc.text)
     rows = []
@@ -75,7 +77,9 @@ def commitments_json(doc: Any, chunks: Any) -> dict[str, Any]:
                     }
                     for d in found.deadlines
                 ],
-                "owners": [
+                # names, as a task's "assessable" lists them; roles and places beside
+                "owners": owner_names(found.owners),
+                "owner_details": [
                     {"name": o.name, "role": o.role, "start": base + o.start, "end": base + o.end}
                     for o in found.owners
                 ],
@@ -171,7 +175,7 @@ def render_table(results: list[dict[str, Any]], width: int = 110) -> str:
         doc = res["document"]
         nt = sum(len(c["targets"]) for c in res["chunks"])
         nd = sum(len(c["deadlines"]) for c in res["chunks"])
-        owners = {o["name"] for c in res["chunks"] for o in c["owners"]}
+        owners = {o for c in res["chunks"] for o in c["owners"]}
         empty = sum(1 for c in res["chunks"] if not (c["targets"] or c["deadlines"]))
         when = f"{doc['year']}年" if doc["year"] else (
             f"{doc['period'][0]}—{doc['period'][1]}年" if doc["period"] else "未注明"
@@ -198,7 +202,7 @@ def render_table(results: list[dict[str, Any]], width: int = 110) -> str:
                 table.add_row(c["chunk_id"], loc, "目标", cell(t["text"]), cell(norm))
             for d in c["deadlines"]:
                 table.add_row(c["chunk_id"], loc, "时间", cell(d["text"]), cell(_date_text(d)))
-            for o in c["owners"]:
+            for o in c["owner_details"]:
                 table.add_row(c["chunk_id"], loc, "责任", cell(o["name"]), Text(o["role"] or "—"))
         console.print(table)
         console.print(
