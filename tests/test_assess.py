@@ -174,6 +174,8 @@ def test_plan_time_from_title() -> None:
     p = plan_time("某学院“十四五”发展规划（2021-2025年）\n")
     assert p.period == (2021, 2025) and p.year is None
     assert plan_time("学生公寓服务规范\n").year is None
+    assert plan_time("某学院2024年提质培优任务分解表\n").year == 2024
+    assert plan_time("关于印发《中国教育现代化2035》的通知\n").year is None
 
 
 # ----------------------------------------------------------------------------- owners
@@ -195,6 +197,11 @@ def test_plan_time_from_title() -> None:
         ("第九条贯通教育领导小组是联合体的决策机构，负责联合体运作的整体规划", ["贯通教育领导小组"]),
         ("相关职能部处及相关学院组织有关人员，具体负责。", ["相关职能部处", "相关学院"]),
         ("党委办公室等是党委抓全面从严治党的具体执行部门", ["党委办公室"]),
+        # a table row as the docx / html readers give it: the 责任部门 cell
+        ("完善双师型教师认定办法 | 2024年6月 | 新增30名 | 人事处、各二级学院", ["人事处", "各二级学院"]),
+        ("建设产业学院 | 12月底前 | 校企合作办公室（牵头）、各二级学院（配合）",
+         ["校企合作办公室", "各二级学院"]),
+        ("责任单位：人事处（牵头）、各二级学院", ["人事处", "各二级学院"]),
     ],
 )
 def test_owners(text: str, want: list[str]) -> None:
@@ -395,6 +402,13 @@ def test_extraction_never_fails_and_spans_point_into_the_text(text: str) -> None
         assert text[o.start : o.end].replace("\n", "") == o.name
 
 
+def test_owner_roles() -> None:
+    got = extract("建设产业学院 | 校企合作办公室（牵头）、各二级学院（配合）").owners
+    assert [(o.name, o.role) for o in got] == [("校企合作办公室", "牵头"), ("各二级学院", "配合")]
+    got = extract("责任单位：人事处（牵头）、各二级学院").owners
+    assert [(o.name, o.role) for o in got] == [("人事处", "牵头"), ("各二级学院", "责任")]
+
+
 def test_owner_offsets_cover_a_wrapped_name() -> None:
     text = "由上海\n第二工业大学牵头"
     (o,) = extract(text).owners
@@ -475,3 +489,33 @@ def test_check_cli_fails_on_a_vague_required_task(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_targets_command_reads_a_task_table_in_docx(tmp_path: Path) -> None:
+    """工作任务 / 时间节点 / 考核要点 / 责任部门: the shape of real task-decomposition plans."""
+    docx = pytest.importorskip("docx")
+    d = docx.Document()
+    d.add_paragraph("某职业技术学院2024年提质培优任务分解表")
+    table = d.add_table(rows=3, cols=4)
+    rows = [
+        ("工作任务", "时间节点", "考核要点", "责任部门"),
+        ("完善双师型教师认定办法", "3月启动、12月底前验收", "新增双师型教师30名以上", "人事处（牵头）、各二级学院"),
+        ("共建产业学院", "第三季度", "由2个增加到6个", "校企合作办公室"),
+    ]
+    for r, values in zip(table.rows, rows, strict=True):
+        for cell, v in zip(r.cells, values, strict=True):
+            cell.text = v
+    path = tmp_path / "plan.docx"
+    d.save(str(path))
+    r = run_cli("targets", str(path), "-f", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["document"]["year"] == 2024
+    owners = [o for c in data["chunks"] for o in c["owner_details"]]
+    assert [(o["name"], o["role"]) for o in owners] == [
+        ("人事处", "牵头"), ("各二级学院", ""), ("校企合作办公室", ""),
+    ]
+    dates = [d["date"] for c in data["chunks"] for d in c["deadlines"]]
+    assert dates == ["2024", "2024-03", "2024-12", "2024-07/2024-09"]
+    found = [(t["value"], t["unit"], t["from"]) for c in data["chunks"] for t in c["targets"]]
+    assert found == [(30, "名", None), (6, "个", 2)]

@@ -213,6 +213,14 @@ def plan_time(text: str, title_chars: int = 300) -> PlanTime:
     m = _TITLE_YEAR.search(head)
     if m:
         year = _year(m.group(1))
+    if year is None:
+        # the title line names one year and no range: 某学院2024年提质培优任务分解表
+        title = next((ln for ln in head.splitlines() if ln.strip()), "")
+        title = re.sub(r"《[^》]*》", "", title)
+        if not _TITLE_PERIOD.search(title):
+            years = {_year(y) for y in re.findall(_Y + r"\s*年", title)}
+            if len(years) == 1:
+                year = years.pop()
     period = None
     p = _TITLE_PERIOD.search(head)
     if p:

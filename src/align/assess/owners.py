@@ -44,6 +44,33 @@ _VERB_NOT_AFTER = ("人", "同志", "制", "部门", "单位", "作用")
 # may stand between the unit and the verb: 校党委要牵头, 人事处具体负责
 _BETWEEN = ("要", "应", "应当", "将", "具体", "主要", "统一", "共同", "分别", "全面", "积极", "会同")
 _SEP = re.compile(r"[、，,/／;；\s]+|和|与|及|以及")
+_CELL = re.compile(r"[^\n|\t｜]+")  # one table cell, or a whole line when there are none
+_ROLE_NOTE = re.compile(r"^(.+?)[（(](牵头|配合|负责|主责|协助|协同)[）)]$")
+
+
+def _task_like(name: str) -> bool:
+    """建设产业学院, 成立创新创业学院: a cell that starts with a verb names a task, not a unit."""
+    toks = pos_tokens(name)
+    if not toks:
+        return False
+    word, flag, _off = toks[0]
+    return (flag == "v" and word not in _NAME_VERBS) or word in _TASK_VERBS
+
+
+# verbs a task starts with; jieba tags some of them as nouns (建设/vn)
+_TASK_VERBS = frozenset(
+    "建设 完善 推进 成立 组建 开展 实施 制定 健全 加强 落实 打造 建立 深化 提升 推动 组织 优化 "
+    "构建 培育 设立 举办 申报 修订 创建 筹建 新建 改建 扩建".split()
+)
+
+
+def _with_role(part: str) -> tuple[str, str]:
+    """人事处（牵头） -> (人事处, 牵头); a name without a note keeps an empty role."""
+    m = _ROLE_NOTE.match(part.strip())
+    if not m:
+        return part, ""
+    role = {"主责": "负责", "协助": "配合", "协同": "配合"}.get(m.group(2), m.group(2))
+    return m.group(1), role
 
 
 _NOT_ORG_ENDINGS = ("体系", "关系", "联系", "派系", "机会", "会议", "大会", "全会", "学会")
@@ -210,9 +237,10 @@ def extract_owners(text: str) -> list[Owner]:
         pos = e
         for part in _split_names(seg):
             i = text.find(part, pos)
-            if not is_org(part):
+            name, own_role = _with_role(part)
+            if not is_org(name):
                 break
-            add(part, role, i)
+            add(name, own_role or role, i)
             pos = i + len(part)
     for verb in _VERBS:
         for m in re.finditer(verb, text):
@@ -247,20 +275,21 @@ def extract_owners(text: str) -> list[Owner]:
     for m in _DUTY_NOUN.finditer(text):
         for name, start in _sentence_subjects(text, m.start()):
             add(name, "负责", start)
-    # a table cell / line made of department names only
-    pos = 0
-    for line in text.split("\n"):
-        names = _split_names(line)
+    # a table cell (docx / html rows are "a | b | c"; tab- or pipe-separated text too) or a
+    # line made of department names only: a 责任部门 column
+    for m in _CELL.finditer(text):
+        cell = m.group()
+        names = _split_names(cell)
+        parsed = [_with_role(n) for n in names]
         if (
-            0 < len(line.strip()) <= 40
-            and names
-            and all(len(n) <= 12 and is_org(n) for n in names)
+            0 < len(cell.strip()) <= 40
+            and parsed
+            and all(len(n) <= 12 and is_org(n) and not _task_like(n) for n, _r in parsed)
         ):
-            p = pos
-            for n in names:
-                i = text.find(n, p)
-                add(n, "", i)
-                p = i + len(n)
-        pos += len(line) + 1
+            p = m.start()
+            for raw, (n, r) in zip(names, parsed, strict=True):
+                i = text.find(raw, p)
+                add(n, r, i)
+                p = i + len(raw)
     out.sort(key=lambda o: o.start)
     return out
