@@ -73,7 +73,7 @@ def test_heading_runs_join_as_far_as_the_limit_allows(lines, max_tokens):
     doc = read_bytes(text.encode("utf-8"), "plan.txt")
     chunks = chunk_document(doc, max_tokens=max_tokens)
     assert_invariants(doc, chunks, max_tokens)
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         if _heading_only(doc, a, max_tokens) and _heading_only(doc, b, max_tokens):
             joined = doc.text[a.location.start : b.location.end]
             assert count_tokens(joined) > max_tokens, (a.text, b.text)
