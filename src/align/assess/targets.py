@@ -200,8 +200,8 @@ def _measured(text: str, start: int, end: int, unit: str) -> str:
             if nounish(word, flag):
                 run.append(word)
                 continue
-            if run or word in "，,。；、":
-                break
+            if run or (flag == "x" and word not in "“”‘’\"") or word in "，,。；、":
+                break  # a noun only right after the unit, never past punctuation (《 、)
         phrase = _balanced("".join(run))
         if phrase:
             return phrase
