@@ -437,8 +437,10 @@ def upload_page(
     error: str | None = None,
     checked: Sequence[str] | None = None,
     base_url: str = "http://127.0.0.1:8000/",
+    batch_total: int | None = None,
 ) -> str:
-    """The upload form, with an error banner above it when the last upload failed."""
+    """The upload form, with an error banner above it when the last upload failed; with
+    ``batch_total`` also the form for several plans or a .zip (``serve_batch``)."""
     accept = ",".join(suffixes)
     preferred = [x for x in (".docx", ".pdf", ".txt", ".md", ".html") if x in suffixes]
     shown = preferred + [x for x in suffixes if x not in preferred and x not in _ALIASES]
@@ -474,6 +476,7 @@ def upload_page(
 </fieldset>
 <button id="go" type="submit">生成报告</button><span id="busy" class="busy">正在分析，请稍候…</span>
 </form>
+{_batch_form(policy_sets, suffixes, max_bytes, batch_total, checked)}
 <p class="muted">文件只在内存中处理，分析完即丢弃，不会保存。
 同样的报告也可以 JSON 格式获取：<code>curl -F file=@plan.docx {escape(base_url)}api/report</code></p>
 <p class="muted">align {escape(__version__)}</p>
@@ -481,6 +484,15 @@ def upload_page(
 </body>
 </html>
 """
+
+
+def _batch_form(policy_sets: Sequence[PolicySet], suffixes: Sequence[str], max_bytes: int,
+                total: int | None, checked: Sequence[str] | None) -> str:
+    if total is None:
+        return ""
+    from .serve_batch import batch_form
+
+    return batch_form(suffixes, max_bytes, total, policy_sets, checked)
 
 
 # ---------------------------------------------------------------------------- app
@@ -503,13 +515,15 @@ def create_app(
     allowed_hosts: Sequence[str] | None = None,
     max_active: int | None = None,
     body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+    max_total_bytes: int | None = None,
 ) -> Starlette:
     """The web app. ``scorer_factory`` makes the one Scorer (default: ``Scorer()`` with the
     default model and policy sets); ``max_bytes`` defaults to the CLI's limit
     (``align.read.DEFAULT_MAX_BYTES``); ``allowed_hosts`` restricts the Host header (the CLI
     passes the loopback names when bound to localhost, against DNS rebinding);
     ``max_active`` is how many scoring uploads are admitted at once (default: one per CPU
-    core; the next is answered 503); ``body_timeout`` is how long a body may stall (408)."""
+    core; the next is answered 503); ``body_timeout`` is how long a body may stall (408);
+    ``max_total_bytes`` bounds a batch upload of several plans or a .zip (``serve_batch``)."""
     from .read import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
 
     limit = DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
@@ -525,6 +539,9 @@ def create_app(
             return Scorer()
 
     holder = ScorerHolder(scorer_factory)
+    from .serve_batch import DEFAULT_TOTAL_BYTES, batch_routes
+
+    total = max(limit, max_total_bytes or DEFAULT_TOTAL_BYTES)
 
     def html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
         return HTMLResponse(text, status_code=status, headers=headers)  # + SecurityHeaders
@@ -540,7 +557,8 @@ def create_app(
     ) -> Response:
         sets = await sets_or_empty()
         page = upload_page(
-            sets, suffixes, limit, error=msg, checked=checked, base_url=str(request.base_url)
+            sets, suffixes, limit, error=msg, checked=checked, base_url=str(request.base_url),
+            batch_total=total,
         )
         return html(page, status)
 
@@ -549,7 +567,9 @@ def create_app(
             sets = await run_in_threadpool(holder.policy_sets)
         except AlignError as e:  # bad --policy file or model setup: say so on the page
             return html(upload_page([], suffixes, limit, error=str(e)), 500)
-        return html(upload_page(sets, suffixes, limit, base_url=str(request.base_url)))
+        return html(
+            upload_page(sets, suffixes, limit, base_url=str(request.base_url), batch_total=total)
+        )
 
     async def score_request(request: Request) -> tuple[Report | None, str | None, int, list[str]]:
         """(report, error message, HTTP status, chosen set ids). Admission first: when every
@@ -626,6 +646,9 @@ def create_app(
             Route("/report", report_page, methods=["POST"]),
             Route("/api/report", report_json, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *batch_routes(
+                holder, limit, suffixes, max_total_bytes=total, body_timeout=body_timeout
+            ),
         ],
         middleware=middleware,
     )
