@@ -42,6 +42,9 @@ class AlignConfig:
     # or per set id (key "default" applies to sets not named)
     min_covered_share: float | dict[str, float] | None = None
     required: tuple[str, ...] = ()  # task ids that must be ``covered``
+    # task ids whose evidence must be 可考核 (a target and a time node); "all-covered" = every
+    # covered task
+    require_assessable: tuple[str, ...] = ()
     fail_on: tuple[str, ...] = ("missing",)  # statuses that fail the check
     report_on: tuple[str, ...] = ("partial",)  # statuses shown as warnings, never failing
     # baseline: a drop of a task's confidence (0-100) by more than this many points is a
@@ -67,6 +70,7 @@ _KEYS = (
     "model",
     "min_covered_share",
     "required",
+    "require_assessable",
     "fail_on",
     "report_on",
     "regression_margin",
@@ -147,7 +151,7 @@ class _Parser:
             if key not in _KEYS:
                 allowed = ", ".join(_KEYS + (("ci",) if tbl == self.table else ()))
                 self.fail(f"未知的配置项 {key!r}，可选：{allowed} (unknown key)", key, tbl)
-            if key in ("sets", "required"):
+            if key in ("sets", "required", "require_assessable"):
                 out[key] = self._str_list(key, value, tbl)
             elif key == "policies":
                 out[key] = tuple(base / p for p in self._str_list(key, value, tbl))
@@ -202,12 +206,18 @@ def _is_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
 def parse_config(path: Path, *, ci: bool | None = None) -> AlignConfig | None:
     """Read one file. Returns None for a pyproject.toml without ``[tool.align]``."""
+    from .fileio import FileProblem, read_limited
+
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"无法读取配置文件 (cannot read config): {e.strerror}", path=str(path)) from None
+        raw = read_limited(path, MAX_CONFIG_BYTES)  # regular files only: a FIFO would hang
+    except FileProblem as e:
+        reason = "配置文件过大 (config file too large)" if e.too_large else e.reason
+        raise ConfigError(f"无法读取配置文件 (cannot read config): {reason}", path=str(path)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -281,7 +291,7 @@ def load_config(
     """
     if explicit is not None:
         explicit = Path(explicit)
-        if not explicit.is_file():
+        if not explicit.exists() and not explicit.is_symlink():
             raise ConfigError("配置文件不存在 (config file not found)", path=str(explicit))
         cfg = parse_config(explicit, ci=ci)
         if cfg is None:

@@ -15,6 +15,7 @@ from ._common import (
     handle_errors,
     megabytes,
     print_error,
+    resolve_format,
     write_output,
 )
 
@@ -33,7 +34,9 @@ FilesArgument = typer.Argument(
 def chunks_command(
     files: list[Path] = FilesArgument,
     fmt: str = typer.Option(
-        "table", "--format", "-f", help="输出格式：table 或 json。Output format: table or json."
+        None, "--format", "-f",
+        help="输出格式：table（默认）或 json；未给出时按 -o 的扩展名推断。"
+        " Output format: table (default) or json, or what -o's extension names.",
     ),
     encoding: str | None = EncodingOption,
     max_tokens: int | None = typer.Option(
@@ -57,11 +60,12 @@ def chunks_command(
     from ..errors import AlignError
     from ..read import collect_inputs, read_document
 
-    if fmt not in FORMATS:
+    if fmt is not None and fmt not in FORMATS:
         raise typer.BadParameter(
             f"必须是 {' / '.join(FORMATS)} 之一 (one of {', '.join(FORMATS)})",
             param_hint="--format",
         )
+    fmt = resolve_format(fmt, output, tuple(FORMATS), "table")
     limit = max_tokens or DEFAULT_MAX_TOKENS
     paths, errors = collect_inputs(files)
     failed = bool(errors)
@@ -116,6 +120,7 @@ def _print_tables(results, *, full: bool, output: Path | None) -> None:
     from rich.text import Text
 
     from ..chunk import count_tokens
+    from ..report._common import visible
     from ._common import out_console
 
     buffer = io.StringIO() if output is not None else None
@@ -124,7 +129,7 @@ def _print_tables(results, *, full: bool, output: Path | None) -> None:
         meta = (
             [doc.format] + ([doc.encoding] if doc.encoding else []) + [f"{len(chunks)} 块 chunks"]
         )
-        title = escape(f"{doc.path}（{' · '.join(meta)}）")
+        title = escape(visible(f"{doc.path}（{' · '.join(meta)}）", keep_lines=False))
         table = Table(title=title, show_lines=full, expand=True)
         table.add_column("编号", no_wrap=True)
         table.add_column("位置 location", ratio=2, min_width=10)
@@ -136,14 +141,14 @@ def _print_tables(results, *, full: bool, output: Path | None) -> None:
             # Text() cells: plan text such as "[1]" must not be read as rich markup
             table.add_row(
                 c.id,
-                Text(c.location.label()),
-                Text(c.location.heading or ""),
+                Text(visible(c.location.label())),
+                Text(visible(c.location.heading or "")),
                 str(count_tokens(c.text)),
-                Text(text),
+                Text(visible(text)),  # an ESC from the plan must not reach the terminal
             )
         console.print(table)
     if buffer is not None:
-        write_output(buffer.getvalue(), output)
+        write_output(buffer.getvalue(), output, terminal=True)
 
 
 def _preview(text: str) -> str:
