@@ -46,6 +46,7 @@ calibrate: install
 	$(BIN)/python scripts/calibrate.py --model e5-small
 	$(BIN)/python scripts/calibrate.py --model use-m3
 	$(BIN)/python scripts/calibrate.py --model lexical
+	$(BIN)/python scripts/calibrate.py --model custom
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

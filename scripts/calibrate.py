@@ -67,15 +67,20 @@ def training_passages() -> list[LabelledPassage]:
 
 
 def calibrate(model: str) -> dict:
+    """``custom`` (any other sentence-transformers model): the e5 fit without per-task vectors,
+    which only fit the model they were learned on; the shared signal weights carry over because
+    every model's signals are standardised the same way."""
     from align.pipeline import Scorer
 
     write_background()
-    scorer = Scorer(model=model, progress=True, calibration=starting_calibration(model))
-    key = scorer.embedder.key
+    custom = model == "custom"
+    scorer = Scorer(model="e5-small" if custom else model, progress=True,
+                    calibration=starting_calibration(model))
+    key = "custom" if custom else scorer.embedder.key
     scorer._calibration = starting_calibration(key)
-    cal, info = fit(scorer, training_passages(), key=key)
+    cal, info = fit(scorer, training_passages(), key=key, use_vectors=not custom)
     meta = {
-        "model_name": scorer.embedder.info.name,
+        "model_name": "(any other sentence-transformers model)" if custom else scorer.embedder.info.name,
         "written_by": "scripts/calibrate.py",
         "dev_set": "dev/real (split=calibration, ../shared/realplans) + dev/passages.jsonl "
         f"(split=calibration, weight {WRITTEN_WEIGHT}) + dev/unrelated hospital/company",

@@ -253,16 +253,19 @@ def test_unchanged_or_improved_plan_passes_baseline_even_with_gaps():
 
 
 def test_score_margin():
-    base = make_baseline([plan(t1=("covered", 0.90))])
-    within = compare_to_baseline([plan(t1=("covered", 0.86))], base, AlignConfig(regression_margin=0.05))
+    """Confidences are on 0-100; the margin is in confidence points."""
+    base = make_baseline([plan(t1=("covered", 90.0))])
+    within = compare_to_baseline([plan(t1=("covered", 86.0))], base, AlignConfig(regression_margin=5))
     assert within.violations == ()
-    exactly = compare_to_baseline([plan(t1=("covered", 0.85))], base, AlignConfig(regression_margin=0.05))
+    exactly = compare_to_baseline([plan(t1=("covered", 85.0))], base, AlignConfig(regression_margin=5))
     assert exactly.violations == ()  # "more than the margin"
-    beyond = compare_to_baseline([plan(t1=("covered", 0.84))], base, AlignConfig(regression_margin=0.05))
+    beyond = compare_to_baseline([plan(t1=("covered", 84.0))], base, AlignConfig(regression_margin=5))
     assert rules(beyond) == [(RULE_SCORE_DROP, "t1", "error")]
-    assert "0.90" in beyond.violations[0].message_zh and "0.84" in beyond.violations[0].message_zh
-    loose = compare_to_baseline([plan(t1=("covered", 0.84))], base, AlignConfig(regression_margin=0.2))
+    assert "90" in beyond.violations[0].message_zh and "84" in beyond.violations[0].message_zh
+    loose = compare_to_baseline([plan(t1=("covered", 84.0))], base, AlignConfig(regression_margin=10))
     assert loose.violations == ()
+    default = compare_to_baseline([plan(t1=("covered", 79.0))], base, AlignConfig())
+    assert rules(default) == [(RULE_SCORE_DROP, "t1", "error")]  # 11 points > the default 10
 
 
 def test_lost_evidence_is_a_regression_even_when_the_score_holds():

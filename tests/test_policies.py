@@ -216,6 +216,7 @@ BAD = {
     ),
     "bad_id": (VALID.replace('id = "my-01"', 'id = "my 01"'), 9, "id"),
     "bad_threshold": (VALID.replace("covered = 0.8", "covered = 0.5"), 13, "partial"),
+    "threshold_not_a_confidence": (VALID.replace("covered = 0.8", "covered = 120"), 13, "0-100"),
     "no_tasks": (VALID.split("[[tasks]]")[0], 1, "没有任务"),
     "empty": ("  \n", None, "文件为空"),
 }

@@ -40,8 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
 LABEL_VALUES = ("core", "partial")
 PARTIAL_WEIGHT = 1.0  # a 'partial' label is still evidence; it is not down-weighted
 LAMBDA_COEF = 1e-3
-LAMBDA_BIAS = 0.05
-LAMBDA_VECTOR = 0.02
+LAMBDA_BIAS = 1e-3
+LAMBDA_VECTOR = 2e-5
 MIN_POSITIVES_FOR_VECTOR = 8
 PRECISION_COVERED = 0.9
 UNRELATED_MARGIN = 5.0  # confidence points above the best score of a document about nothing
@@ -199,8 +199,10 @@ def fit_head(
     idx = np.arange(ds.gold.shape[1]) if rows is None else np.asarray(rows)
     X = ds.features[:, idx, :]  # (T, U, F)
     Y = ds.gold[:, idx].astype(np.float64)
+    # each task's loss is a weighted mean over passages, so the priors below weigh the same
+    # against every task's evidence, however many tasks a policy set has
     W = ds.weights[idx][None, :] * np.ones_like(Y)
-    W = W / W.sum()
+    W = W / ds.weights[idx].sum()
     T, _U, F = X.shape
     dense = ds.vectors is not None and use_vectors
     E = ds.vectors[idx] if dense else None  # (U, D)
@@ -240,6 +242,8 @@ def fit_head(
     theta0[F] = -3.0
     res = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 2000})
     coef, b0, bias, vecs = unpack(res.x)
+    # a signal the model does not have (dense, for the lexical model) gets no weight at all
+    coef = np.where(np.abs(X).reshape(-1, F).max(axis=0) > 0, coef, 0.0)
     return Head(
         coef=tuple(float(c) for c in coef),
         intercept=b0,

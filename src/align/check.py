@@ -319,7 +319,8 @@ def make_baseline(reports: Sequence[Report], root: Path | None = None) -> dict[s
     docs: dict[str, Any] = {}
     model: dict[str, str] = {}
     for r in reports:
-        model = {"name": r.model.name, "fingerprint": r.model.fingerprint}
+        model = {"name": r.model.name, "fingerprint": r.model.fingerprint,
+                 "calibration": r.model.calibration}
         support = supporting_passages(r)
         tasks: dict[str, Any] = {}
         for set_id, _title, t in _iter_tasks(r):
@@ -431,8 +432,13 @@ def compare_to_baseline(
             continue
         compare_scores = True
         fp = base_model.get("fingerprint")
+        cal = base_model.get("calibration")
         if base_model and (
-            base_model.get("name") != r.model.name or (fp and r.model.fingerprint and fp != r.model.fingerprint)
+            base_model.get("name") != r.model.name
+            or (fp and r.model.fingerprint and fp != r.model.fingerprint)
+            # confidences from another calibration are on another footing (and older baselines,
+            # without a calibration, were made on the pre-confidence scale)
+            or cal != r.model.calibration
         ):
             compare_scores = False  # scores from different models are not comparable
             out.append(
@@ -442,8 +448,9 @@ def compare_to_baseline(
                     set_id=None,
                     path=path,
                     message_zh=(
-                        f"基线由模型 {base_model.get('name')} 生成，本次为 {r.model.name}，只比较状态"
-                        " (baseline used another model; only statuses compared)"
+                        f"基线由模型 {base_model.get('name')}（校准 {cal or '旧版'}）生成，本次为 "
+                        f"{r.model.name}（校准 {r.model.calibration}），只比较状态"
+                        " (baseline used another model or calibration; only statuses compared)"
                     ),
                     level="warning",
                 )
@@ -491,7 +498,7 @@ def compare_to_baseline(
                             rule=RULE_SCORE_DROP,
                             message_zh=(
                                 f"任务「{t.title}」置信度由 {b_score:.0f} 降至 {t.score:.0f}，"
-                                f"降幅超过允许的 {margin:.2f}"
+                                f"降幅超过允许的 {margin:g}"
                                 + (f"；支撑段落{lost_msg[len('的支撑段落'):]}" if lost_msg else was)
                                 + " (score fell by more than the margin)"
                             ),

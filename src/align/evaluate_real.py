@@ -23,6 +23,30 @@ UNITS_FILE = REAL_DIR / "units.jsonl"
 LABELS_FILE = REAL_DIR / "labels.jsonl"
 DOCS_FILE = REAL_DIR / "documents.json"
 REALPLANS_DIR = Path(os.environ.get("ALIGN_REALPLANS", REPO_ROOT.parent / "shared" / "realplans"))
+# Documents of other institutions found with the search tool, kept outside the repository until
+# they are added to shared/realplans (their sources: dev/real/extra/documents.json).
+EXTRA_DIR = REAL_DIR / "extra"
+EXTRA_REALPLANS_DIR = Path(os.environ["ALIGN_EXTRA_REALPLANS"]) if os.environ.get("ALIGN_EXTRA_REALPLANS") else None
+
+
+@dataclass(frozen=True)
+class RealSet:
+    """One set of real documents: where their texts are, and the repo files that hold units,
+    labels and per-document metadata."""
+
+    root: Path
+    units: Path = UNITS_FILE
+    labels: Path = LABELS_FILE
+    docs: Path = DOCS_FILE
+
+
+def real_sets() -> list[RealSet]:
+    """The shared set, and the other institutions' set when its texts are available."""
+    out = [RealSet(REALPLANS_DIR)]
+    if EXTRA_REALPLANS_DIR is not None and EXTRA_REALPLANS_DIR.is_dir():
+        out.append(RealSet(EXTRA_REALPLANS_DIR, EXTRA_DIR / "units.jsonl", EXTRA_DIR / "labels.jsonl",
+                           EXTRA_DIR / "documents.json"))
+    return out
 
 _HEADER_PREFIXES = ("来源:", "来源：", "机构:", "机构：")
 
@@ -67,7 +91,11 @@ def load_bodies(root: Path | None = None) -> dict[str, str]:
 
 
 def load_units(
-    root: Path | None = None, *, labels: Path = LABELS_FILE, units_file: Path = UNITS_FILE
+    root: Path | None = None,
+    *,
+    labels: Path = LABELS_FILE,
+    units_file: Path = UNITS_FILE,
+    docs_file: Path = DOCS_FILE,
 ) -> list[RealUnit]:
     """Units with their text and labels; raises InputError when a document is missing or a
     unit's text no longer matches its hash."""
@@ -78,7 +106,7 @@ def load_units(
             if line.strip():
                 row = json.loads(line)
                 lab[row["id"]] = dict(row["labels"])
-    meta = json.loads(DOCS_FILE.read_text(encoding="utf-8")) if DOCS_FILE.exists() else {}
+    meta = json.loads(docs_file.read_text(encoding="utf-8")) if docs_file.exists() else {}
     out: list[RealUnit] = []
     for line in units_file.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -100,12 +128,13 @@ def load_units(
     return out
 
 
-def load_documents(root: Path | None = None) -> dict[str, dict]:
+def load_documents(root: Path | None = None, rs: RealSet | None = None) -> dict[str, dict]:
     """Per document: its body text, metadata (split, institution, unrelated) and gold (task ->
     number of labelled units)."""
-    bodies = load_bodies(root)
-    meta = json.loads(DOCS_FILE.read_text(encoding="utf-8"))
-    units = load_units(root)
+    rs = rs or RealSet(root or REALPLANS_DIR)
+    bodies = load_bodies(rs.root)
+    meta = json.loads(rs.docs.read_text(encoding="utf-8"))
+    units = load_units(rs.root, labels=rs.labels, units_file=rs.units, docs_file=rs.docs)
     out: dict[str, dict] = {}
     for name, m in meta.items():
         gold: dict[str, int] = {}
@@ -131,7 +160,9 @@ def _task_scores(report) -> dict[str, tuple[float, str]]:
     return {t.id: (t.score, t.status) for s in report.policy_sets for t in s.tasks}
 
 
-def evaluate_real(scorer, root: Path | None = None, splits=("calibration", "validation")) -> dict:
+def evaluate_real(
+    scorer, root: Path | None = None, splits=("calibration", "validation"), rs: RealSet | None = None
+) -> dict:
     """Passage metrics (each unit scored alone, as a file) and document metrics (each document
     scored whole) per split, through the public scoring path only."""
     import numpy as np
@@ -139,8 +170,9 @@ def evaluate_real(scorer, root: Path | None = None, splits=("calibration", "vali
     from .evaluate import _nanmean, average_precision, prf, roc_auc
     from .read import read_bytes
 
-    units = load_units(root)
-    docs = load_documents(root)
+    rs = rs or RealSet(root or REALPLANS_DIR)
+    units = load_units(rs.root, labels=rs.labels, units_file=rs.units, docs_file=rs.docs)
+    docs = load_documents(rs=rs)
     task_ids = [t.id for s in scorer.policy_sets for t in s.tasks]
     result: dict = {}
     for split in splits:

@@ -226,6 +226,11 @@ class _Checker:
                 )
             ):
                 raise wrong()
+            if not all(0 <= x <= 100 for x in v.values()):
+                raise self.fail(
+                    f"{where}的阈值应为 0-100 的置信度 (thresholds are confidences, 0-100)",
+                    line_of(key),
+                )
             if v["partial"] > v["covered"]:
                 raise self.fail(
                     f"{where}的阈值 partial ({v['partial']}) 不能大于 covered ({v['covered']}) "
