@@ -483,7 +483,10 @@ def test_check_cli_fails_on_a_vague_required_task(tmp_path: Path) -> None:
     plan.write_text(
         "某职业技术学院2024年工作要点\n一、深化产教融合、校企合作\n"
         "深化产教融合，推进校企合作，共建产业学院和实训基地，推行现代学徒制和订单培养，"
-        "进一步加强校企协同育人，不断提升服务产业能力。\n",
+        "进一步加强校企协同育人，不断提升服务产业能力。\n"
+        # "covered" needs two supporting passages: one stray paragraph is only "partial"
+        "深化校企合作办学，与区域龙头企业合作开设订单班，推行现代学徒制，"
+        "企业技术骨干参与制定人才培养方案、共同开发课程、指导学生实习实训。\n",
         encoding="utf-8",
     )
     r = subprocess.run(

@@ -87,18 +87,18 @@ def report(path: str, sets: dict[str, list[TaskResult]], model: str = "e5-small"
 
 
 def supported(path: str, support: dict[str, int], n_chunks: int = 10, model: str = "e5-small",
-              score: float = 6.0) -> Report:
-    """A covered plan whose tasks have ``support[tid]`` passages at or above the partial
-    threshold (chunks 0..n-1 on lines 1..n), with the best passage always kept at 6.0."""
+              score: float = 90.0) -> Report:
+    """A covered plan whose tasks have ``support[tid]`` passages at or above the evidence
+    cut-off (chunks 0..n-1 on lines 1..n), with the best passage always kept at 90 (confidences)."""
     chunks = tuple(
         Chunk(id=f"c{i:04d}", text=f"第{i + 1}段 校企合作内容{i}", location=Location(start=i, end=i + 1, line=i + 1))
         for i in range(n_chunks)
     )
-    th = Threshold(covered=5.0, partial=2.5)
+    th = Threshold(covered=75.0, partial=35.0)
     tasks, matrix = [], []
     for tid, k in support.items():
-        row = tuple(6.0 if i == 0 else (3.0 if i < k else 1.0) for i in range(n_chunks))
-        matrix.append(row if k else tuple(1.0 for _ in range(n_chunks)))
+        row = tuple(90.0 if i == 0 else (50.0 if i < k else 10.0) for i in range(n_chunks))
+        matrix.append(row if k else tuple(10.0 for _ in range(n_chunks)))
         tasks.append(TaskResult(id=tid, title=f"任务{tid}", score=score, status="covered",
                                 evidence=(ev(chunks[0].text, line=1),), threshold=th))
     r = report(path, {"tzpy": tasks}, model=model)
@@ -277,7 +277,7 @@ def test_lost_evidence_is_a_regression_even_when_the_score_holds():
     assert rules(res) == [(RULE_EVIDENCE_LOST, "t1", "error"), (RULE_EVIDENCE_LOST, "t3", "error")]
     msg = res.violations[0].message_zh
     assert "由 8 段减至 3 段" in msg and "第4行" in msg and "等 5 段" in msg
-    assert res.violations[0].score == res.violations[0].before_score == 6.0
+    assert res.violations[0].score == res.violations[0].before_score == 90.0
     strict = compare_to_baseline([now], base, AlignConfig(evidence_margin=0.3))
     assert [v.task_id for v in strict.violations] == ["t1", "t2", "t3"]
     loose = compare_to_baseline([now], base, AlignConfig(evidence_margin=1.0))
@@ -288,10 +288,10 @@ def test_lost_evidence_is_a_regression_even_when_the_score_holds():
 
 def test_score_drop_and_lost_evidence_give_one_finding_that_says_both():
     base = make_baseline([supported("plans/plan.txt", {"t1": 8})])
-    res = compare_to_baseline([supported("plans/plan.txt", {"t1": 2}, score=5.0)], base, AlignConfig())
+    res = compare_to_baseline([supported("plans/plan.txt", {"t1": 2}, score=70.0)], base, AlignConfig())
     (v,) = res.violations
     assert v.rule == RULE_SCORE_DROP
-    assert "6.00 降至 5.00" in v.message_zh and "由 8 段减至 2 段" in v.message_zh
+    assert "90 降至 70" in v.message_zh and "由 8 段减至 2 段" in v.message_zh
     assert "不再支撑的段落" in v.message_zh
 
 
@@ -621,7 +621,7 @@ def cli(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setattr(cli_check, "_scorer", lambda cfg, no_cache, max_size: FakeScorer())
+    monkeypatch.setattr(cli_check, "_scorer", lambda cfg, no_cache, max_size, calibration=None: FakeScorer())
     (tmp_path / "plans").mkdir()
     (tmp_path / "plans" / "plan.txt").write_text("t1 covered 0.9\nt2 partial 0.5\nt3 missing 0.1\n", encoding="utf-8")
     runner = CliRunner()

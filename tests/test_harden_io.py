@@ -22,6 +22,7 @@ from align.cli import app  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD = "一、总体要求\n坚持立德树人，深化产教融合，推行现代学徒制和订单培养。\n"
+COVERED_MORE = "二、深化校企合作\n与本地企业共建产业学院和实训基地，校企共同制定人才培养方案，开设订单班。\n"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="FIFOs, /dev and rlimits are POSIX")
 
 
@@ -193,18 +194,21 @@ def test_output_replaces_the_file_and_keeps_its_mode_and_links(tmp_path):
 
 @pytest.mark.parametrize("codepage", ["cp936", "cp1252"])
 def test_machine_formats_are_utf8_on_a_legacy_console(plans, codepage):
+    # two passages on 产教融合, so a task is covered (✔): one passage alone is only partial
+    (plans / "covered.txt").write_text(GOOD + COVERED_MORE, encoding="utf-8")
     env = {"PYTHONIOENCODING": codepage}
     for fmt in ("markdown", "json"):
-        proc = align("score", "good.txt", "-m", "lexical", "-f", fmt, cwd=plans, env=env)
+        proc = align("score", "covered.txt", "-m", "lexical", "-f", fmt, cwd=plans, env=env)
         assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
         text = proc.stdout.decode("utf-8")  # UTF-8 whatever the console says
-        assert "good.txt" in text and "Traceback" not in proc.stderr.decode("utf-8", "replace")
+        assert "covered.txt" in text and "Traceback" not in proc.stderr.decode("utf-8", "replace")
         if fmt == "markdown":
             assert "✔" in text
 
 
 def test_the_table_degrades_symbols_a_chinese_console_lacks(plans):
-    proc = align("score", "good.txt", "-m", "lexical", cwd=plans, env={"PYTHONIOENCODING": "cp936"})
+    (plans / "covered.txt").write_text(GOOD + COVERED_MORE, encoding="utf-8")
+    proc = align("score", "covered.txt", "-m", "lexical", cwd=plans, env={"PYTHONIOENCODING": "cp936"})
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
     assert b"Traceback" not in proc.stderr
     table = proc.stdout.decode("gb18030")

@@ -33,32 +33,32 @@ def make_report(path: str = "规划.docx", *, evil: bool = False) -> Report:
         Chunk("c0003", "前言文字。", Location(91, 96, line=1), ()),
     )
     evil_text = '<script>alert("x")</script> & 产教融合' if evil else "建设市域产教联合体和行业产教融合共同体。"
-    e1 = Evidence("c0002", evil_text, 0.83, loc2, ("产教融合", "产教联合体"))
-    e2 = Evidence("c0001", "坚持立德树人，深化产教融合。", 0.52, loc1, ("产教融合",))
-    th = Threshold(covered=0.7, partial=0.5)
+    e1 = Evidence("c0002", evil_text, 83.0, loc2, ("产教融合", "产教联合体"))
+    e2 = Evidence("c0001", "坚持立德树人，深化产教融合。", 52.0, loc1, ("产教融合",))
+    th = Threshold(covered=70.0, partial=50.0)
     tasks = (
         TaskResult(
             "T1",
             "打造市域产教联合体" + ("<b>粗</b>" if evil else ""),
-            0.83,
+            83.0,
             "covered",
             (e1,),
             sub_measures=(
-                SubMeasureResult("T1.1", "成立联合体理事会", 0.8, True, (e1,)),
-                SubMeasureResult("T1.2", "建设实体化运作平台", 0.31, False),
+                SubMeasureResult("T1.1", "成立联合体理事会", 80.0, True, (e1,)),
+                SubMeasureResult("T1.2", "建设实体化运作平台", 31.0, False),
             ),
             threshold=th,
             reason="有明确的证据段落。",
         ),
-        TaskResult("T2", "深化产教融合", 0.55, "partial", (e2,), threshold=th, reason="仅有相关表述。"),
-        TaskResult("T3", "提升数字化水平", 0.12, "missing", (), threshold=th, reason="未找到相关内容。"),
+        TaskResult("T2", "深化产教融合", 55.0, "partial", (e2,), threshold=th, reason="仅有相关表述。"),
+        TaskResult("T3", "提升数字化水平", 12.0, "missing", (), threshold=th, reason="未找到相关内容。"),
     )
     return Report(
         document=DocumentInfo(path=path, sha256="ab" * 32, chars=96, chunks=3, format="docx"),
         model=ModelInfo(name="lexical", kind="lexical"),
         policy_sets=(SetResult("vet-2022", "职业教育改革意见", tasks),),
         chunks=chunks,
-        matrix=((0.4, 0.83, 0.1), (0.52, 0.5, 0.0), (0.1, 0.12, 0.05)),
+        matrix=((40.0, 83.0, 10.0), (52.0, 50.0, 0.0), (10.0, 12.0, 5.0)),  # confidences, 0-100
         align_version="0.1.0",
     )
 
@@ -150,8 +150,8 @@ def test_heat_map_rows_tasks_columns_top_sections_best_score():
     assert cols == ["一、总体目标", "二、主要任务", "（无标题部分）"]
     rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", heat, re.S)
     assert len(rows) == 3
-    values = [re.findall(r">(\d\.\d\d)</td>", r) for r in rows]
-    assert values == [["0.40", "0.83", "0.10"], ["0.52", "0.50", "0.00"], ["0.10", "0.12", "0.05"]]
+    values = [re.findall(r">(\d+)</td>", r) for r in rows]
+    assert values == [["40", "83", "10"], ["52", "50", "0"], ["10", "12", "5"]]
     # the best section of a task that reaches its threshold is framed; a missing task's is not
     assert 'class="top"' in rows[0] and 'class="top"' in rows[1]
     assert 'class="top"' not in rows[2]
@@ -164,7 +164,7 @@ def test_heat_map_takes_max_within_a_section():
     chunks = tuple(replace(c, heading_path=("唯一章节",)) for c in r.chunks)
     html = HtmlFormatter().format([replace(r, chunks=chunks)])
     heat = re.search(r'<table class="heat">.*?</table>', html, re.S).group(0)
-    assert re.findall(r">(\d\.\d\d)</td>", heat) == ["0.83", "0.52", "0.12"]
+    assert re.findall(r">(\d+)</td>", heat) == ["83", "52", "12"]
 
 
 def test_missing_or_mismatched_matrix_degrades_to_a_note():

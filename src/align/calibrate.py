@@ -14,7 +14,8 @@ What is fitted, in order (all on the labelled passages, nothing by hand):
    few labels keeps the shared behaviour), and a per-task weight vector on the passage embedding
    for tasks with at least ``MIN_POSITIVES_FOR_VECTOR`` labelled passages;
 2. the partial threshold: the document confidence that maximises coverage F1 (covered or partial
-   vs "some passage is labelled"), ties broken towards the middle of the best interval;
+   vs "some passage is labelled"), ties broken towards the middle of the best interval, measured
+   on out-of-fold probabilities (each document scored by a head fitted without it);
 3. the covered threshold: the lowest confidence at which documents with enough supporting
    passages are right at least ``PRECISION_COVERED`` of the time, never below partial, and per
    task above the best confidence any document labelled with nothing reaches (plus a margin).
@@ -320,14 +321,42 @@ def best_f1_threshold(scores: np.ndarray, gold: np.ndarray) -> tuple[float, floa
     return (best_lo + best_hi) / 2, best_f
 
 
+def out_of_fold_probs(ds: Dataset, folds: int = 5, **kw: Any) -> np.ndarray | None:
+    """Each passage's probability from a head fitted without its document (documents dealt
+    round-robin into ``folds`` groups): thresholds chosen on in-sample probabilities would
+    believe a head that has memorised its training passages. None with fewer than 3 documents."""
+    import numpy as np
+
+    names = sorted(set(ds.docs))
+    if len(names) < 3:
+        return None
+    k = min(folds, len(names))
+    fold_of = {name: i % k for i, name in enumerate(names)}
+    f = np.array([fold_of[d] for d in ds.docs])
+    out = np.zeros(ds.gold.shape)
+    for i in range(k):
+        test, train = np.where(f == i)[0], np.where(f != i)[0]
+        if not ds.gold[:, train].any():
+            return None
+        out[:, test] = passage_probs(ds, fit_head(ds, train, **kw), test)
+    return out
+
+
 def fit_thresholds(
-    ds: Dataset, head: Any, base: Calibration, rows: np.ndarray | None = None
+    ds: Dataset,
+    head: Any,
+    base: Calibration,
+    rows: np.ndarray | None = None,
+    probs: np.ndarray | None = None,
 ) -> tuple[Calibration, dict[str, Any]]:
+    """Thresholds from document confidences; ``probs`` (passages in ``rows`` order), when
+    given, replaces the head's own in-sample probabilities (see :func:`out_of_fold_probs`)."""
     import numpy as np
 
     from .types import Threshold
 
-    probs = passage_probs(ds, head, rows)
+    if probs is None:
+        probs = passage_probs(ds, head, rows)
     names, conf, gold, empty, per_doc = doc_level(ds, probs, rows, base.top_k)
     partial, f1 = best_f1_threshold(conf.ravel(), gold.ravel())
     partial = float(min(max(partial, 1.0), 99.0))
@@ -373,7 +402,9 @@ def fit(
     base = starting_calibration(key or scorer.embedder.key)
     ds = build_dataset(scorer, passages, base)
     head = fit_head(ds, use_vectors=use_vectors)
-    cal, info = fit_thresholds(ds, head, base)
+    oof = out_of_fold_probs(ds, use_vectors=use_vectors)
+    cal, info = fit_thresholds(ds, head, base, probs=oof)
+    info["thresholds_from"] = "out-of-fold" if oof is not None else "in-sample"
     info.update(
         passages=len(passages),
         labelled=int(ds.gold.any(axis=0).sum()),
