@@ -63,9 +63,7 @@ class STEmbedder(Embedder):
             name=name or str(self.path),
             version=version or f"folder-sha256:{digest[:12]}",
             kind="sentence-transformers",
-            fingerprint=fingerprint_of(
-                "sentence-transformers", digest, query_prefix, passage_prefix
-            ),
+            fingerprint=st_fingerprint(digest, query_prefix, passage_prefix),
             extra=dict(extra or {}),
         )
         super().__init__(info, cache=cache, progress=progress)
@@ -103,6 +101,12 @@ class STEmbedder(Embedder):
             self._dim = int(vecs.shape[1])
         _release_freed_memory()
         return vecs
+
+
+def st_fingerprint(digest: str, query_prefix: str, passage_prefix: str) -> str:
+    """The cache identity of a sentence-transformers folder run by torch (the ONNX export of the
+    same folder names it as the vectors it was verified to reproduce)."""
+    return fingerprint_of("sentence-transformers", digest, query_prefix, passage_prefix)
 
 
 def _release_freed_memory() -> None:
