@@ -10,9 +10,12 @@ BIN = $(VENV)/bin
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# CPU torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
+# CPU torch first: on Linux a plain `torch` requirement pulls the multi-GB CUDA build, so it comes
+# from PyTorch's CPU wheel index there (macOS wheels on PyPI are CPU builds already).
+TORCH_INDEX = $(if $(filter Linux,$(shell uname -s)),--index-url https://download.pytorch.org/whl/cpu,)
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q torch==2.13.0 $(TORCH_INDEX)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 

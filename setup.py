@@ -17,8 +17,10 @@ class BuildWithPolicies(build_py):
         super().run()
         src = Path(__file__).parent / "reference_policies"
         dst = Path(self.build_lib) / "align" / "reference_policies"
-        if src.is_dir():
-            shutil.copytree(src, dst, dirs_exist_ok=True)
+        if not any(src.glob("*.toml")):
+            # a wheel without them fails every command: refuse to build it
+            raise SystemExit(f"reference_policies/ missing beside {__file__} (MANIFEST.in?)")
+        shutil.copytree(src, dst, dirs_exist_ok=True)
 
 
 setup(cmdclass={"build_py": BuildWithPolicies})

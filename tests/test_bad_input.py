@@ -315,9 +315,14 @@ def test_real_process_every_bad_input_at_once_no_traceback(tmp_path):
     assert {r["path"] for r in rows} == {str(good)}
 
 
-def test_utf16_without_bom_gets_a_hint_and_the_override_works(tmp_path):
+def test_utf16_without_bom_is_detected_or_gets_a_hint_and_the_override_works(tmp_path):
     f = _write(tmp_path, "notes.txt", "Plan 2025: vocational education.\n".encode("utf-16-le"))
-    assert_one_error(run(f), f, "没有 BOM 的 UTF-16", "--encoding utf-16-le")
+    result = CliRunner().invoke(app, ["chunks", str(f), "-f", "json"])
+    assert result.exit_code == 0  # plain text in UTF-16: detected
+    assert json.loads(result.stdout)[0]["text"] == "Plan 2025: vocational education."
+    # mostly ASCII with many other letters: not guessed, but the hint names the option
+    g = _write(tmp_path, "sl.txt", ("Načrt šole č ž " * 4).encode("utf-16-le"))
+    assert_one_error(run(g), g, "没有 BOM 的 UTF-16", "--encoding utf-16-le")
     result = CliRunner().invoke(app, ["chunks", str(f), "--encoding", "utf-16-le", "-f", "json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)[0]["text"] == "Plan 2025: vocational education."

@@ -257,6 +257,9 @@ def test_pre_commit_hook_blocks_the_draft(repo, tmp_path):
             cwd=d, env=env, capture_output=True, text=True, timeout=1800,
         )
 
+    # the hook runs the lexical model (its virtualenv has no torch): a baseline from that model
+    r = align(d, "baseline", "plans/plan.txt", "--model", "lexical", "--output", "align-baseline.json")
+    assert r.returncode == 0, r.stderr
     # README.md is outside plans/: the hook's files pattern must leave it out
     (d / "README.md").write_text("说明\n", encoding="utf-8")
     ok = hook()
@@ -268,4 +271,5 @@ def test_pre_commit_hook_blocks_the_draft(repo, tmp_path):
     bad = hook()
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "Failed" in bad.stdout and "tzpy-04" in bad.stdout
+    assert "model-changed" not in bad.stdout  # the baseline and the hook used the same model
     git(d, "checkout", "-q", "--", ".")

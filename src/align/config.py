@@ -202,12 +202,18 @@ def _is_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
 def parse_config(path: Path, *, ci: bool | None = None) -> AlignConfig | None:
     """Read one file. Returns None for a pyproject.toml without ``[tool.align]``."""
+    from .fileio import FileProblem, read_limited
+
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"无法读取配置文件 (cannot read config): {e.strerror}", path=str(path)) from None
+        raw = read_limited(path, MAX_CONFIG_BYTES)  # regular files only: a FIFO would hang
+    except FileProblem as e:
+        reason = "配置文件过大 (config file too large)" if e.too_large else e.reason
+        raise ConfigError(f"无法读取配置文件 (cannot read config): {reason}", path=str(path)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -281,7 +287,7 @@ def load_config(
     """
     if explicit is not None:
         explicit = Path(explicit)
-        if not explicit.is_file():
+        if not explicit.exists() and not explicit.is_symlink():
             raise ConfigError("配置文件不存在 (config file not found)", path=str(explicit))
         cfg = parse_config(explicit, ci=ci)
         if cfg is None:

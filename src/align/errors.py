@@ -2,6 +2,29 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+
+def shown_path(path: str) -> str:
+    """A file name as it appears in a one-line message: as is, unless it holds a newline or
+    another control character, then quoted and escaped like ``repr`` (a newline in a name must
+    not start a second line, which GitHub Actions would read as a workflow command)."""
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in path):
+        return repr(path)
+    return path
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (tabs kept)."""
+    if not any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") and ch != "\t" for ch in text):
+        return text
+    return "".join(
+        ch
+        if ch == "\t" or unicodedata.category(ch) not in ("Cc", "Zl", "Zp")
+        else repr(ch)[1:-1]
+        for ch in text
+    )
+
 
 class AlignError(Exception):
     """A problem with the user's input or setup (not a bug). ``str()`` is the one-line message."""
@@ -17,12 +40,17 @@ class AlignError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.path:
-            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+            shown = shown_path(str(self.path))
+            where = f"{shown}:{self.line}: " if self.line else f"{shown}: "
         return f"{where}{self.message}"
 
 
 class InputError(AlignError):
     """A plan file that cannot be read (missing, empty, binary, encrypted, too large, ...)."""
+
+
+class OutputError(AlignError):
+    """A report or baseline that cannot be written (directory, full or read-only disk, ...)."""
 
 
 class PolicyError(AlignError):
@@ -35,3 +63,14 @@ class ConfigError(AlignError):
 
 class ModelError(AlignError):
     """The embedding model cannot be found, built or loaded."""
+
+
+class InputWarning(UserWarning):
+    """Something the user should know about an input that was still read (bad bytes replaced,
+    unsupported files skipped in a folder). The message is one line, ``path: reason``; the CLI
+    prints it as ``提示 warning: …`` on stderr."""
+
+    def __init__(self, message: str, path: str | None = None):
+        self.message = message
+        self.path = path
+        super().__init__(f"{shown_path(path)}: {message}" if path else message)

@@ -343,19 +343,24 @@ def builtin_policy_dir() -> Path:
     return here.parents[1] / "reference_policies"
 
 
+MAX_POLICY_BYTES = 8 * 1024 * 1024  # the shipped sets are a few KB each
+
+
 def load_policy_file(path: str | Path) -> PolicySet:
     """Parse and validate one policy-set TOML file."""
     p = Path(path)
+    from .fileio import NOT_FOUND, FileProblem, read_limited
+
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError("找不到政策文件 (policy file not found)", path=str(p)) from None
-    except IsADirectoryError:
-        raise PolicyError("这是目录，不是政策文件 (is a directory)", path=str(p)) from None
-    except OSError as e:
-        raise PolicyError(
-            f"无法读取政策文件：{e.strerror} (cannot read file)", path=str(p)
-        ) from None
+        raw = read_limited(p, MAX_POLICY_BYTES)  # regular files only: a FIFO would hang
+    except FileProblem as e:
+        if e.too_large:
+            reason = f"政策文件过大（上限 {MAX_POLICY_BYTES // (1024 * 1024)} MB）(policy file too large)"
+        elif e.reason == NOT_FOUND:
+            reason = "找不到政策文件 (policy file not found)"
+        else:
+            reason = f"无法读取政策文件：{e.reason}"
+        raise PolicyError(reason, path=str(p)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -389,9 +394,9 @@ def _expand(item: str | Path) -> list[Path]:
                 "目录中没有 .toml 政策文件 (no .toml policy files in directory)", path=str(p)
             )
         return files
-    if not p.exists():
+    if not p.exists() and not p.is_symlink():
         raise PolicyError("找不到政策文件或目录 (policy file or directory not found)", path=str(p))
-    return [p]
+    return [p]  # anything else (FIFO, device, link loop): reading it says why
 
 
 def load_policies(

@@ -11,7 +11,7 @@ import atexit
 import os
 import sys
 
-from . import cache, check, chunks, policies, score, serve  # noqa: F401  (registers commands)
+from . import batch, cache, check, chunks, policies, score, serve  # noqa: F401  (registers commands)
 from ._app import app
 
 

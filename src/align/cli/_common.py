@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
-from ..errors import AlignError
+from ..errors import AlignError, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
+_default_showwarning = warnings.showwarning
 
 EXIT_OK = 0
 EXIT_RULES = 1  # `align check`: a policy rule failed
 EXIT_INPUT = 2  # input, usage or setup error
+EXIT_INTERNAL = 3  # a bug: one line on stderr, the traceback in a log file
+EXIT_INTERRUPTED = 130
+
+STDOUT_NAME = "标准输出 stdout"
 
 
 def err_console():  # rich is imported lazily; --help stays fast
@@ -32,42 +38,227 @@ def out_console():
 
 
 def print_error(err: AlignError | str) -> None:
-    """One line on stderr, Chinese first: ``错误：<file>: <reason>``."""
-    msg = str(err)
-    sys.stderr.write(f"错误 error: {msg}\n")
+    """One line on stderr, Chinese first: ``错误 error: <file>: <reason>``."""
+    sys.stderr.write(f"错误 error: {one_line(str(err))}\n")
 
 
 def warn(msg: str) -> None:
-    sys.stderr.write(f"提示 warning: {msg}\n")
+    sys.stderr.write(f"提示 warning: {one_line(msg)}\n")
+
+
+# Symbols the reports use, and what to print where the console's code page lacks them
+# (cp936 has no ✔, cp1252 has no Chinese at all): first candidate the encoding can hold.
+_FALLBACKS: dict[str, tuple[str, ...]] = {
+    "✔": ("√", "v"),
+    "✘": ("×", "x"),
+    "✖": ("×", "x"),
+    "◐": ("◎", "○", "~"),
+    "○": ("o",),
+    "█": ("#",),
+    "░": ("-",),
+    "●": ("*",),
+    "—": ("-",),
+    "–": ("-",),
+    "…": ("...",),
+    "·": (".",),
+    "“": ('"',),
+    "”": ('"',),
+    "‘": ("'",),
+    "’": ("'",),
+    "→": ("->",),
+    "≥": (">=",),
+    "≤": ("<=",),
+}
+DEGRADE = "align-degrade"
+
+
+def _degrade(e: UnicodeError) -> tuple[str, int]:
+    if not isinstance(e, UnicodeEncodeError):
+        raise e
+    out = []
+    for ch in e.object[e.start : e.end]:
+        for cand in _FALLBACKS.get(ch, ()):
+            try:
+                cand.encode(e.encoding)
+            except UnicodeError:
+                continue
+            out.append(cand)
+            break
+        else:
+            out.append("?")
+    return "".join(out), e.end
+
+
+def _is_utf(encoding: str | None) -> bool:
+    import codecs
+
+    try:
+        return codecs.lookup(encoding or "ascii").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def prepare_streams() -> None:
+    """Terminal text never crashes on a console code page that lacks a character: stdout
+    degrades what it cannot encode (see ``_FALLBACKS``), stderr escapes it. Machine formats
+    bypass this and are written as UTF-8 bytes (:func:`write_output`)."""
+    import codecs
+    import io
+
+    try:
+        codecs.lookup_error(DEGRADE)
+    except LookupError:
+        codecs.register_error(DEGRADE, _degrade)
+    for stream, errors in ((sys.stdout, DEGRADE), (sys.stderr, "backslashreplace")):
+        if (
+            isinstance(stream, io.TextIOWrapper)
+            and not _is_utf(stream.encoding)
+            and stream.errors == "strict"
+        ):
+            try:
+                stream.reconfigure(errors=errors)
+            except (ValueError, OSError):  # closed or detached: nothing will be printed
+                pass
+
+
+def _log_dir() -> Path:
+    import os
+
+    env = os.environ.get("ALIGN_CACHE_DIR")
+    if env:
+        return Path(env).expanduser() / "logs"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("align")) / "logs"
+
+
+def report_crash(exc: BaseException) -> None:
+    """A bug, not the user's doing: one line on stderr naming the log that holds the whole
+    traceback (the terminal never shows one, and the exit code is 3, never 1)."""
+    import datetime
+    import os
+    import traceback
+
+    from .. import __version__
+
+    first = one_line(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    what = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    where = ""
+    try:
+        folder = _log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        log = folder / f"crash-{stamp}-{os.getpid()}.log"
+        body = (
+            f"align {__version__}, python {sys.version.split()[0]}, {sys.platform}\n"
+            f"argv: {sys.argv!r}\n\n" + "".join(traceback.format_exception(exc))
+        )
+        log.write_text(body, encoding="utf-8")
+        where = f"；完整信息已写入 {log} (traceback written to that file; please report it)"
+    except Exception as log_err:  # never let the crash report itself crash
+        where = f"；无法写入日志 (could not write the traceback: {log_err})"
+    sys.stderr.write(f"内部错误 internal error: {what}{where}\n")
+
+
+def _show_input_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    from ..errors import InputWarning
+
+    if isinstance(message, InputWarning):
+        warn(str(message))
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_CLI_EXCEPTIONS: tuple[type[BaseException], ...] = tuple(
+    t
+    for t in (
+        typer.Exit,
+        typer.Abort,
+        getattr(getattr(typer, "exceptions", None), "TyperException", None),
+        getattr(typer, "BadParameter", None),
+    )
+    if isinstance(t, type)
+)
 
 
 def handle_errors(fn: F) -> F:
-    """Turn AlignError into one line on stderr and exit code 2, never a traceback."""
+    """The exit-code contract: AlignError -> one line on stderr and exit 2; Ctrl+C -> 130; any
+    other exception (a bug) -> one line naming the log with the traceback, exit 3. Input
+    warnings print as ``提示 warning:`` lines, every time (not once per call site)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except AlignError as e:
-            print_error(e)
-            raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("已中断 interrupted\n")
-            raise typer.Exit(130) from None
+        from ..errors import InputWarning
+
+        prepare_streams()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", InputWarning)
+            warnings.showwarning = _show_input_warning
+            try:
+                return fn(*args, **kwargs)
+            except AlignError as e:
+                print_error(e)
+                raise typer.Exit(e.exit_code) from None
+            except KeyboardInterrupt:
+                sys.stderr.write("已中断 interrupted\n")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+            except _CLI_EXCEPTIONS:  # usage errors and exits: Typer reports them itself
+                raise
+            except Exception as e:
+                report_crash(e)
+                raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Write machine output to a file or to stdout (never mixed with progress, which goes to stderr)."""
+def write_output(text: str, output: Path | None, *, terminal: bool = False) -> None:
+    """Write output to a file or to stdout (never mixed with progress, which goes to stderr).
+
+    Machine formats (JSON, Markdown, SARIF…; ``terminal=False``) are UTF-8 on stdout whatever
+    the console's code page; terminal text (tables) goes through the console's encoding, with
+    symbols it lacks degraded. A file is written whole to a temporary file beside it and then
+    renamed, so a failed write leaves the previous file untouched.
+    """
+    from ..errors import OutputError
+    from ..fileio import os_reason, write_atomic
+
+    if text and not text.endswith("\n"):
+        text += "\n"
     if output is None:
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
-        sys.stdout.flush()
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        try:
+            buffer = getattr(sys.stdout, "buffer", None)
+            if terminal or buffer is None or _is_utf(getattr(sys.stdout, "encoding", None)):
+                sys.stdout.write(text)
+            else:
+                sys.stdout.flush()
+                buffer.write(text.encode("utf-8"))
+                buffer.flush()
+            sys.stdout.flush()
+        except BrokenPipeError:  # `align … | head`: the reader has what it wanted
+            _silence_stdout()
+        except OSError as e:
+            _silence_stdout()
+            raise OutputError(f"无法写出结果：{os_reason(e, '-', writing=True)}", STDOUT_NAME) from None
+        return
+    try:
+        write_atomic(output, text.encode("utf-8"))
+    except OSError as e:
+        kept = "；原文件未改动 (the existing file is unchanged)" if output.is_file() else ""
+        raise OutputError(
+            f"无法写入输出文件：{os_reason(e, output, writing=True)}{kept}", str(output)
+        ) from None
+
+
+def _silence_stdout() -> None:
+    """After stdout failed, point it at /dev/null so the interpreter's final flush is quiet."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 # Reusable option declarations ------------------------------------------------------------

@@ -162,7 +162,7 @@ def check(
         result = evaluate(reports, cfg, errors)
 
     formatter = get_check_formatter(fmt)
-    write_output(formatter.format(result, reports), output)
+    write_output(formatter.format(result, reports), output, terminal=fmt == "text")
     if fmt == "github":
         from ..report.github import append_step_summary
 
@@ -271,4 +271,4 @@ def diff(
         text = diff_markdown(result, all_tasks=all_tasks)
     else:
         text = diff_table(result, all_tasks=all_tasks)
-    write_output(text, output)
+    write_output(text, output, terminal=fmt == "table")

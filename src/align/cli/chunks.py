@@ -116,6 +116,7 @@ def _print_tables(results, *, full: bool, output: Path | None) -> None:
     from rich.text import Text
 
     from ..chunk import count_tokens
+    from ..report._common import visible
     from ._common import out_console
 
     buffer = io.StringIO() if output is not None else None
@@ -124,7 +125,7 @@ def _print_tables(results, *, full: bool, output: Path | None) -> None:
         meta = (
             [doc.format] + ([doc.encoding] if doc.encoding else []) + [f"{len(chunks)} 块 chunks"]
         )
-        title = escape(f"{doc.path}（{' · '.join(meta)}）")
+        title = escape(visible(f"{doc.path}（{' · '.join(meta)}）", keep_lines=False))
         table = Table(title=title, show_lines=full, expand=True)
         table.add_column("编号", no_wrap=True)
         table.add_column("位置 location", ratio=2, min_width=10)
@@ -136,14 +137,14 @@ def _print_tables(results, *, full: bool, output: Path | None) -> None:
             # Text() cells: plan text such as "[1]" must not be read as rich markup
             table.add_row(
                 c.id,
-                Text(c.location.label()),
-                Text(c.location.heading or ""),
+                Text(visible(c.location.label())),
+                Text(visible(c.location.heading or "")),
                 str(count_tokens(c.text)),
-                Text(text),
+                Text(visible(text)),  # an ESC from the plan must not reach the terminal
             )
         console.print(table)
     if buffer is not None:
-        write_output(buffer.getvalue(), output)
+        write_output(buffer.getvalue(), output, terminal=True)
 
 
 def _preview(text: str) -> str:

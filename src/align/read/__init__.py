@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, InputWarning, shown_path
+from ..fileio import NOT_FOUND, FileProblem, check_regular, read_limited
 from ..types import Document
 from ._common import fail
 
@@ -25,7 +26,7 @@ __all__ = [
     "collect_inputs",
 ]
 
-_NOT_FOUND = "文件不存在 (file not found)"
+_NOT_FOUND = NOT_FOUND
 _SUFFIX_HINTS = {
     ".doc": None,  # filled from docx.LEGACY_MESSAGE
     ".wps": "WPS 文字文件请另存为 .docx 后再试 (save WPS files as .docx)",
@@ -71,23 +72,24 @@ def read_document(
     path: str | Path, *, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Document:
     """Read one plan file. ``encoding`` forces the text encoding of .txt/.md/.html files;
-    ``max_bytes`` refuses larger files before reading them. Raises InputError."""
+    ``max_bytes`` refuses larger files, from ``stat`` and again while reading. Only regular
+    files are read (a FIFO or a device is refused, never opened). Raises InputError."""
     shown = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise fail(shown, _NOT_FOUND)
-    if p.is_dir():
-        raise fail(shown, "这是目录而不是文件 (is a directory)")
+    try:
+        check_regular(path)
+    except FileProblem as e:
+        raise fail(shown, e.reason) from None
     _suffix(shown)
     try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise _too_large(shown, size, max_bytes)
-        data = p.read_bytes()
-    except PermissionError:
-        raise fail(shown, "没有读取该文件的权限 (permission denied)") from None
-    except OSError as e:
-        raise fail(shown, f"无法读取文件 (cannot read file: {e.strerror or e})") from None
+        data = read_limited(path, max_bytes)
+    except FileProblem as e:
+        if e.too_large:
+            if e.size is None:
+                raise fail(
+                    shown, f"文件过大（读取时超过上限 {_human(max_bytes)}）(file too large)"
+                ) from None
+            raise _too_large(shown, e.size, max_bytes) from None
+        raise fail(shown, e.reason) from None
     return read_bytes(data, shown, encoding=encoding, max_bytes=max_bytes)
 
 
@@ -122,36 +124,59 @@ def collect_inputs(paths: Sequence[str | Path]) -> tuple[list[Path], list[InputE
     """Files to read: files as given (an unsupported one still goes through, so reading it
     reports why), directories expanded recursively to supported files in sorted order, hidden
     entries and Word lock files (``~$x.docx``) skipped. A missing path or a directory without
-    plans becomes an error entry; the other paths are still returned."""
+    plans becomes an error entry; the other paths are still returned. Files a folder holds that
+    no reader handles (``.doc``, ``.xlsx``…) are named in one :class:`InputWarning` per folder."""
     files: list[Path] = []
     errors: list[InputError] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(
-                (
-                    f
-                    for f in p.rglob("*")
-                    if f.suffix.lower() in SUPPORTED_SUFFIXES
-                    and not f.name.startswith("~$")
-                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                    and f.is_file()
-                ),
-                key=lambda f: f.as_posix(),
-            )
+            found: list[Path] = []
+            skipped: list[Path] = []
+            for f in p.rglob("*"):
+                rel = f.relative_to(p)
+                if f.name.startswith("~$") or any(part.startswith(".") for part in rel.parts):
+                    continue
+                if f.is_dir():
+                    continue
+                if f.suffix.lower() in SUPPORTED_SUFFIXES:
+                    found.append(f)  # FIFOs, devices, broken links: reading says why
+                else:
+                    skipped.append(rel)
+            found.sort(key=lambda f: f.as_posix())
+            skipped.sort(key=lambda f: f.as_posix())
             if not found:
                 supported = " ".join(
                     s for s in SUPPORTED_SUFFIXES if s not in (".markdown", ".htm")
                 )
+                also = f"；{_skipped_text(skipped)}" if skipped else ""
                 errors.append(
                     InputError(
-                        f"目录中没有可读的规划文件（支持 {supported}）(no plan files in directory)",
+                        f"目录中没有可读的规划文件（支持 {supported}）(no plan files in directory)"
+                        + also,
                         path=str(raw),
                     )
                 )
+            elif skipped:
+                import warnings
+
+                warnings.warn(InputWarning(_skipped_text(skipped), path=str(raw)), stacklevel=2)
             files.extend(found)
-        elif p.exists():
-            files.append(p)
+        elif p.exists() or p.is_symlink():
+            files.append(p)  # a broken link or a loop: reading it gives the real reason
         else:
             errors.append(InputError(_NOT_FOUND, path=str(raw)))
     return files, errors
+
+
+_MAX_LISTED = 10
+
+
+def _skipped_text(skipped: list[Path]) -> str:
+    names = [shown_path(f.as_posix()) for f in skipped[:_MAX_LISTED]]
+    more = f" 等 {len(skipped)} 个" if len(skipped) > _MAX_LISTED else ""
+    return (
+        f"跳过 {len(skipped)} 个不支持的文件 (skipped unsupported files)："
+        + "、".join(names)
+        + more
+    )

@@ -5,18 +5,22 @@ Scripts, styles, templates, the <head>, and elements hidden with ``hidden``,
 Whitespace is collapsed as a browser would (except in <pre>). Headings <h1>-<h6> keep their
 level; table rows become one block each, cells joined with " | ".
 
-The encoding comes from --encoding, else from the page (BOM, <meta charset>) or detection, as
-BeautifulSoup's UnicodeDammit decides.
+The encoding comes from --encoding, else a BOM, else a ``<meta charset>`` the bytes agree
+with, else the same rules as text files (:func:`align.read.text.decode`): a few bad bytes in a
+UTF-8 page are replaced and reported, never a reason to guess a Cyrillic code page.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
+import warnings
 
 from ..chunk import is_heading_line
+from ..errors import InputError
 from ..types import Document
 from ._common import Piece, assemble, fail, no_text
-from .text import check_decoded
+from .text import BOMS, check_decoded, decode, decode_counting, warn_replaced
 
 _DROP = {
     "script",
@@ -88,10 +92,10 @@ def read_html(data: bytes, path: str, *, encoding: str | None = None) -> Documen
     from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
     from bs4.element import CData, Declaration, ProcessingInstruction
 
-    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise fail(path, "文件内容是二进制数据，不是网页 (binary data, not HTML)")
-    soup = BeautifulSoup(data, "html.parser", from_encoding=encoding)
-    used = encoding or soup.original_encoding
+    markup, used = decode_html(data, path, encoding)
+    with warnings.catch_warnings():  # bs4's own advice ("looks like a URL") is not for users
+        warnings.simplefilter("ignore")
+        soup = BeautifulSoup(markup, "html.parser")
     skip_strings = (Comment, Doctype, Declaration, ProcessingInstruction, CData)
 
     pieces: list[Piece] = []
@@ -156,10 +160,46 @@ def read_html(data: bytes, path: str, *, encoding: str | None = None) -> Documen
     walk(soup)
     flush()
     doc = assemble(pieces, path=path, fmt="html", raw=data, encoding=used)
-    check_decoded(doc.text, path, encoding)
+    check_decoded(doc.text, path, encoding, markup.count("\ufffd"))  # judged in decode
     if not doc.blocks:
         raise no_text(path, "网页")
     return doc
+
+
+def decode_html(data: bytes, path: str, encoding: str | None) -> tuple[str, str]:
+    """The page's text by the text files' rules (BOM, then UTF-8 with stray bad bytes replaced
+    and reported, then detection), except that a ``<meta charset>`` the bytes agree with is
+    taken first, as a browser would. ``--encoding`` overrides both."""
+    if encoding is None and not data.startswith(BOMS):
+        declared = _declared_charset(data)
+        if declared:
+            codec = "gb18030" if declared in ("gbk", "gb2312", "cp936") else declared
+            text, bad = decode_counting(data, codec)
+            if bad.few(text) and "\x00" not in text:
+                if text.startswith("\ufeff"):
+                    text = text[1:]
+                check_decoded(text, path, None, bad.sequences)
+                if bad.bytes:
+                    warn_replaced(path, codec, bad)
+                return text, codec
+    if b"\x00" in data and not data.startswith(BOMS) and encoding is None:
+        try:
+            return decode(data, path)
+        except InputError:
+            raise fail(path, "文件内容是二进制数据，不是网页 (binary data, not HTML)") from None
+    return decode(data, path, encoding)
+
+
+def _declared_charset(data: bytes) -> str | None:
+    from bs4.dammit import EncodingDetector
+
+    name = EncodingDetector.find_declared_encoding(data[:4096], is_html=True)
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
 
 
 def _parents_until(node, stop):

@@ -1,8 +1,9 @@
 """Plain text and Markdown plans: decode faithfully, then one block per line (txt) or per
 Markdown block (md), each with its 1-based line number.
 
-Encodings: a byte-order mark decides (UTF-8/16/32); otherwise strict UTF-8; otherwise
-charset-normalizer, whose candidates are ranked by its own "chaos" measure. Short Chinese texts
+Encodings: a byte-order mark decides (UTF-8/16/32); otherwise UTF-8 (a few bad bytes among
+real UTF-8 text are replaced and reported, not a reason to guess another encoding); otherwise
+UTF-16 without a BOM when it reads as Chinese; otherwise charset-normalizer, whose candidates are ranked by its own "chaos" measure. Short Chinese texts
 are often equally plausible as GB18030 and as Korean/Japanese code pages; the tool reads Chinese
 plans, so among equally good candidates the Chinese one wins. GBK/GB2312 are decoded as their
 superset GB18030. Text is kept as it is apart from line ends (\\r\\n and \\r become \\n) and a
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 import unicodedata
+from dataclasses import dataclass
 
 from ..chunk import is_heading_line
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from ..types import Block, Document
 from ._common import fail, sha256
 
@@ -27,6 +30,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+BOMS = tuple(bom for bom, _ in _BOMS)
 _CHINESE_CODECS = {"gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp936", "cp950"}
 _GB_FAMILY = {"gbk", "gb2312", "cp936"}
 # Share of control characters (other than tab, newline, form feed...) above which a "text" file
@@ -35,39 +39,135 @@ _MAX_CONTROL_RATIO = 0.01
 
 
 def decode(data: bytes, path: str, encoding: str | None = None) -> tuple[str, str]:
-    """Decoded text (BOM dropped, line ends normalised) and the encoding used."""
+    """Decoded text (BOM dropped, line ends normalised) and the encoding used.
+
+    A few bytes that do not decode (one stray byte, a file cut mid-character) are replaced
+    with U+FFFD and reported in one :class:`~align.errors.InputWarning` with their count and
+    the offset of the first; only text that is mostly undecodable is refused.
+    """
     if encoding:
-        try:
-            codec = codecs.lookup(encoding).name
-        except LookupError:
-            raise fail(path, f"未知的编码“{encoding}” (unknown encoding)") from None
+        codec = lookup(encoding, path)
         if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
             codec = "utf-8-sig"
-        try:
-            text = data.decode(codec)
-        except UnicodeDecodeError as e:
+        text, bad = decode_counting(data, codec)
+        if bad.bytes and not bad.few(text):
             raise fail(
-                path, f"无法按 {encoding} 解码，第 {e.start} 字节出错 (cannot decode as {encoding})"
-            ) from None
+                path,
+                f"无法按 {encoding} 解码，第 {bad.first} 字节出错 (cannot decode as {encoding})",
+            )
         used = encoding
     else:
-        text, used = _detect(data, path)
+        text, used, bad = _detect(data, path)
     if text.startswith("\ufeff"):
         text = text[1:]
-    check_decoded(text, path, encoding)
+    check_decoded(text, path, encoding, bad.sequences)
+    if bad.bytes:
+        warn_replaced(path, used, bad)
     return text.replace("\r\n", "\n").replace("\r", "\n"), used
 
 
-def _detect(data: bytes, path: str) -> tuple[str, str]:
+def lookup(encoding: str, path: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise fail(path, f"未知的编码“{encoding}” (unknown encoding)") from None
+
+
+@dataclass
+class BadBytes:
+    """What a decode had to replace: how many sequences, how many bytes, where the first was."""
+
+    sequences: int = 0
+    bytes: int = 0
+    first: int | None = None
+
+    def few(self, text: str) -> bool:
+        """Stray damage in real text, not a wrong encoding: at least three well-decoded CJK
+        characters per bad sequence (a file cut mid-character has one bad sequence). GBK
+        bytes read as UTF-8 give about one CJK character per hundred bad sequences."""
+        if not self.sequences:
+            return True
+        return len(_CJK.findall(text)) >= 3 * self.sequences
+
+
+_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+_tls = threading.local()
+
+
+def _record(e: UnicodeError) -> tuple[str, int]:
+    if not isinstance(e, UnicodeDecodeError):
+        raise e
+    bad: BadBytes = _tls.bad
+    bad.sequences += 1
+    bad.bytes += e.end - e.start
+    if bad.first is None:
+        bad.first = e.start
+    return "\ufffd", e.end
+
+
+codecs.register_error("align-count", _record)
+
+
+def decode_counting(data: bytes, codec: str) -> tuple[str, BadBytes]:
+    """``data.decode(codec)`` with undecodable bytes replaced by U+FFFD, and what was replaced."""
+    bad = BadBytes()
+    _tls.bad = bad
+    try:
+        text = data.decode(codec, errors="align-count")
+    finally:
+        _tls.bad = None
+    return text, bad
+
+
+def warn_replaced(path: str, codec: str, bad: BadBytes) -> None:
+    import warnings
+
+    warnings.warn(
+        InputWarning(
+            f"有 {bad.bytes} 个字节无法按 {codec} 解码，已替换为 �，首个在第 {bad.first} 字节 "
+            f"(replaced {bad.bytes} undecodable bytes, first at byte offset {bad.first})",
+            path=path,
+        ),
+        stacklevel=3,
+    )
+
+
+def _plausible_utf16(data: bytes) -> str | None:
+    """"utf-16-le" / "utf-16-be" when ``data`` reads as Chinese or plain text in that byte
+    order without a BOM: nearly all characters CJK, CJK/full-width punctuation, or printable
+    ASCII. GBK bytes taken as UTF-16 land in Hangul and private-use ranges, so they fail."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data[:200_000].decode(codec)
+        except UnicodeDecodeError:
+            continue
+        good = sum(1 for ch in text if _TEXTLIKE.match(ch))
+        if good >= 0.95 * len(text):
+            return codec
+    return None
+
+
+_TEXTLIKE = re.compile(
+    "[\t\n\r\x20-\x7e\u00a0-\u00ff\u2000-\u206f\u3000-\u303f\u3400-\u4dbf"
+    "\u4e00-\u9fff\uff00-\uffef\u2460-\u24ff\u25a0-\u25ff]"
+)
+
+
+def _detect(data: bytes, path: str) -> tuple[str, str, BadBytes]:
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            try:
-                return data.decode(codec), codec.replace("-sig", "")
-            except UnicodeDecodeError:
+            text, bad = decode_counting(data, codec)
+            if not bad.few(text):
                 raise fail(
                     path, f"文件以 {codec} 标记开头却无法解码 (invalid {codec} text)"
                 ) from None
+            return text, codec.replace("-sig", ""), bad
     if b"\x00" in data:
+        utf16 = _plausible_utf16(data)
+        if utf16:
+            return data.decode(utf16), utf16, BadBytes()
         if _looks_like_utf16(data):
             raise fail(
                 path,
@@ -75,10 +175,12 @@ def _detect(data: bytes, path: str) -> tuple[str, str]:
                 "(UTF-16 without a BOM: pass --encoding utf-16-le or utf-16-be)",
             )
         raise _binary(path)
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    text, bad = decode_counting(data, "utf-8")
+    if bad.few(text):
+        return text, "utf-8", bad
+    utf16 = _plausible_utf16(data)
+    if utf16:
+        return data.decode(utf16), utf16, BadBytes()
     import charset_normalizer
 
     results = list(charset_normalizer.from_bytes(data))
@@ -91,13 +193,13 @@ def _detect(data: bytes, path: str) -> tuple[str, str]:
     tied = [r for r in results if r.chaos <= best_chaos + 1e-9]
     pick = next((r for r in tied if r.encoding in _CHINESE_CODECS), tied[0])
     codec = "gb18030" if pick.encoding in _GB_FAMILY else pick.encoding
-    try:
-        return data.decode(codec), codec
-    except UnicodeDecodeError:  # the detector decodes a sample; the whole file may disagree
+    text, bad = decode_counting(data, codec)
+    if not bad.few(text):  # the detector decodes a sample; the whole file may disagree
         raise fail(
             path,
             f"按检测到的编码 {codec} 解码失败 (cannot decode as {codec}); 可用 --encoding 指定",
         ) from None
+    return text, codec, bad
 
 
 def _looks_like_utf16(data: bytes) -> bool:
@@ -114,22 +216,24 @@ def _binary(path: str):
     return fail(path, "文件内容是二进制数据，不是文本 (binary data, not text)")
 
 
-def check_not_binary(text: str, path: str) -> None:
+def check_not_binary(text: str, path: str, replaced: int = 0) -> None:
+    """Refuse text with too many control characters or U+FFFD; ``replaced`` U+FFFD were put
+    there by the decoder (and reported), so they do not count."""
     if "\x00" in text:
         raise _binary(path)
     sample = text[:200_000]
     bad = sum(
         1 for ch in sample if ch not in "\t\n\r\f\v" and unicodedata.category(ch) in ("Cc", "Cs")
     )
-    bad += sample.count("\ufffd")
+    bad += max(0, sample.count("\ufffd") - replaced)
     if sample and bad / len(sample) > _MAX_CONTROL_RATIO:
         raise _binary(path)
 
 
-def check_decoded(text: str, path: str, forced: str | None) -> None:
+def check_decoded(text: str, path: str, forced: str | None, replaced: int = 0) -> None:
     """Binary check on decoded text; with a forced encoding the likelier cause is the encoding."""
     try:
-        check_not_binary(text, path)
+        check_not_binary(text, path, replaced)
     except InputError:
         if not forced:
             raise

@@ -30,6 +30,14 @@ FORMATS: dict[str, str] = {
 }
 
 
+# batch overview formats (``align batch``): each renders an Overview to the bytes of one file
+SUMMARY_FORMATS: dict[str, str] = {
+    "csv": "summary_csv:CsvSummary",
+    "xlsx": "summary_xlsx:XlsxSummary",
+    "html": "overview_html:OverviewHtml",
+}
+
+
 def load_formatter(registry: dict[str, str], name: str, what: str, **options: object) -> Any:
     """Import ``module:Class`` from ``registry`` only when asked, and instantiate it."""
     if name not in registry:
@@ -41,3 +49,7 @@ def load_formatter(registry: dict[str, str], name: str, what: str, **options: ob
 
 def get_formatter(name: str, **options: object) -> Formatter:
     return load_formatter(FORMATS, name, "输出格式", **options)
+
+
+def get_summary_formatter(name: str) -> Any:
+    return load_formatter(SUMMARY_FORMATS, name, "总览格式")

@@ -30,7 +30,7 @@ def snippet(text: str, width: int = 60, heading: str | None = None) -> str:
     heads = set(heading.split(" > ")) if heading else set()
     while len(lines) > 1 and lines[0] in heads:
         lines.pop(0)
-    t = " ".join(" ".join(lines).split())
+    t = visible(" ".join(" ".join(lines).split()), keep_lines=False)
     return t if len(t) <= width else t[: width - 1] + "…"
 
 
@@ -43,3 +43,44 @@ def score_fraction(t: TaskResult) -> float:
 
 def missing_sub_measures(t: TaskResult) -> list[str]:
     return [m.title for m in t.sub_measures if not m.evidenced]
+
+
+# Control characters from plan text must not reach a terminal (ESC sequences recolour, move the
+# cursor or retitle the window) nor hide in a preview: C0 controls become their Unicode control
+# pictures (ESC -> ␛), DEL ␡, C1 controls and bidirectional overrides a visible \x / \u escape.
+_PICTURES = {c: chr(0x2400 + c) for c in range(0x20)}
+_PICTURES[0x7F] = "\u2421"
+_PICTURES.update({c: f"\\x{c:02x}" for c in range(0x80, 0xA0)})
+_PICTURES.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+_KEEP_LINES = {ord("\n"): "\n", ord("\t"): "\t"}
+
+
+def visible(text: str, *, keep_lines: bool = True) -> str:
+    """``text`` with control characters shown as visible symbols (newlines and tabs kept when
+    ``keep_lines``): for anything plan-derived that is printed to a terminal."""
+    table = {**_PICTURES, **_KEEP_LINES} if keep_lines else _PICTURES
+    return text.translate(table)
+
+
+_MD_SPECIAL = {ord(c): "\\" + c for c in "\\`*_[]#!~|{}"}
+_MD_SPECIAL.update({ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;"})
+
+
+def md_inline(text: str) -> str:
+    """Plan text as inert Markdown inline content (a table cell, a list item): HTML is shown,
+    not rendered (no ``<img onerror=…>``), and no link, image, emphasis or code span can be
+    started from it. One line; control characters visible."""
+    one = visible(" ".join(text.split()), keep_lines=False)
+    return one.translate(_MD_SPECIAL)
+
+
+def md_code(text: str) -> str:
+    """``text`` as a Markdown code span, with a fence longer than any backtick run inside."""
+    one = visible(" ".join(text.split()), keep_lines=False)
+    run, best = 0, 0
+    for ch in one:
+        run = run + 1 if ch == "`" else 0
+        best = max(best, run)
+    fence = "`" * (best + 1)
+    pad = " " if one.startswith("`") or one.endswith("`") else ""
+    return f"{fence}{pad}{one}{pad}{fence}"

@@ -44,7 +44,9 @@ def _support(t: TaskDiff) -> str:
 
 
 def _snip(text: str, width: int = 50) -> str:
-    t = " ".join(text.split())
+    from ._common import visible
+
+    t = visible(" ".join(text.split()), keep_lines=False)
     return t if len(t) <= width else t[: width - 1] + "…"
 
 
@@ -146,7 +148,9 @@ def _round(x: float | None) -> float | None:
 
 
 def _cell(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
+    from ._common import md_inline
+
+    return md_inline(s)
 
 
 def diff_markdown(diff: DiffResult, *, all_tasks: bool = False) -> str:
@@ -170,9 +174,9 @@ def diff_markdown(diff: DiffResult, *, all_tasks: bool = False) -> str:
             continue
         out.append(f"<details><summary><code>{t.task_id}</code> {_cell(t.title)} 证据变化</summary>\n")
         for e in t.disappeared:
-            out.append(f"- ➖ {_cell(_snip(e.text, 120))}（{_where(e)}）")
+            out.append(f"- ➖ {_cell(_snip(e.text, 120))}（{_cell(_where(e))}）")
         for e in t.appeared:
-            out.append(f"- ➕ {_cell(_snip(e.text, 120))}（{_where(e)}）")
+            out.append(f"- ➕ {_cell(_snip(e.text, 120))}（{_cell(_where(e))}）")
         out.append("\n</details>\n")
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -65,6 +65,7 @@ def annotations(result: CheckResult, cap: int | None = None) -> list[str]:
 
 def summary_markdown(result: CheckResult, reports: Sequence[Report]) -> str:
     """Job-summary markdown: the verdict, every finding, then the full coverage report."""
+    from ._common import md_code, md_inline
     from .check_formats import verdict_line
 
     out = [f"# 政策对标检查 align check\n\n**{verdict_line(result)}**\n"]
@@ -73,9 +74,10 @@ def summary_markdown(result: CheckResult, reports: Sequence[Report]) -> str:
         out.append("|---|---|---|---|---|")
         for v in result.violations:
             where = v.path + (f":{v.line}" if v.line else "")
-            msg = v.message_zh.replace("|", "\\|").replace("\n", " ")
+            msg = md_inline(v.message_zh)  # quotes plan text: shown, never rendered
             out.append(
-                f"| {LEVEL_ZH[v.level]} | `{v.rule}` | `{where}` | {v.task_id or ''} | {msg} |"
+                f"| {LEVEL_ZH[v.level]} | {md_code(v.rule)} | {md_code(where)} "
+                f"| {md_inline(v.task_id or '')} | {msg} |"
             )
         out.append("")
     if reports:

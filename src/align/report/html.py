@@ -131,9 +131,16 @@ class HtmlFormatter:
 
     name = "html"
 
-    def __init__(self, back_href: str | None = None, title: str | None = None) -> None:
-        # back_href: link shown above the report (the web app points it at its upload form).
+    def __init__(
+        self,
+        back_href: str | None = None,
+        title: str | None = None,
+        back_label: str = "← 上传另一份文件",
+    ) -> None:
+        # back_href: link shown above the report (the web app points it at its upload form,
+        # a batch at its overview page, with its own label).
         self.back_href = back_href
+        self.back_label = back_label
         self.title = title
 
     # ------------------------------------------------------------------ page
@@ -156,7 +163,7 @@ class HtmlFormatter:
             "<body>",
         ]
         if self.back_href is not None:
-            parts.append(f'<a class="back" href="{escape(self.back_href)}">← 上传另一份文件</a>')
+            parts.append(f'<a class="back" href="{escape(self.back_href)}">{escape(self.back_label)}</a>')
         parts.append(f"<h1>{escape(title)}</h1>")
         if not reports:
             parts.append('<p class="muted">没有报告。(no reports)</p>')

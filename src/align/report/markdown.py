@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..types import Report
-from ._common import STATUS_LABEL, STATUS_SYMBOL, missing_sub_measures, snippet, summary_line
+from ._common import (
+    STATUS_LABEL,
+    STATUS_SYMBOL,
+    md_code,
+    md_inline,
+    missing_sub_measures,
+    snippet,
+    summary_line,
+)
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Plan or policy text in a table cell: shown as text, never as HTML or Markdown."""
+    return md_inline(text)
 
 
 class MarkdownFormatter:
@@ -18,20 +27,20 @@ class MarkdownFormatter:
     def format(self, reports: Sequence[Report]) -> str:
         out: list[str] = []
         for r in reports:
-            out.append(f"## 政策对标报告：`{r.document.path}`\n")
+            out.append(f"## 政策对标报告：{md_code(r.document.path)}\n")
             out.append(
                 f"模型 {r.model.name} {r.model.version} · {r.document.chars} 字 · "
                 f"{r.document.chunks} 个片段 · align {r.align_version}\n"
             )
             for s in r.policy_sets:
-                out.append(f"### {s.title}（`{s.id}`）\n")
+                out.append(f"### {md_inline(s.title)}（{md_code(s.id)}）\n")
                 out.append(f"{summary_line(s)}\n")
                 out.append("| 任务 | 名称 | 状态 | 得分 | 最佳证据 | 位置 |")
                 out.append("|---|---|---|---:|---|---|")
                 for t in s.tasks:
                     ev = t.evidence[0] if t.evidence else None
                     out.append(
-                        f"| `{t.id}` | {_cell(t.title)} | {STATUS_SYMBOL[t.status]} "
+                        f"| {md_code(t.id)} | {_cell(t.title)} | {STATUS_SYMBOL[t.status]} "
                         f"{STATUS_LABEL[t.status]} | {t.score:.2f} | "
                         f"{_cell(snippet(ev.text, 50, ev.location.heading)) if ev else '—'} | "
                         f"{_cell(ev.location.label()) if ev else ''} |"
@@ -42,6 +51,6 @@ class MarkdownFormatter:
                 if gaps:
                     out.append("<details><summary>缺少证据的具体举措</summary>\n")
                     for t, miss in gaps:
-                        out.append(f"- `{t.id}` {t.title}：" + "；".join(miss))
+                        out.append(f"- {md_code(t.id)} {md_inline(t.title)}：" + "；".join(map(md_inline, miss)))
                     out.append("\n</details>\n")
         return "\n".join(out)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..types import Report
-from ._common import STATUS_STYLE, score_fraction, snippet, status_text, summary_line
+from ._common import STATUS_STYLE, score_fraction, snippet, status_text, summary_line, visible
 
 BAR_WIDTH = 8
 
@@ -53,7 +53,7 @@ class TableFormatter:
                     ev = t.evidence[0] if t.evidence else None
                     if ev:
                         evid = Text(snippet(ev.text, 48, ev.location.heading))
-                        loc = ev.location.label()
+                        loc = visible(ev.location.label(), keep_lines=False)
                         if loc:
                             evid.append(f"（{loc}）", style="dim")
                     else:

@@ -1,0 +1,64 @@
+"""Columns shared by the batch overview formats (summary.csv, summary.xlsx): one definition of
+what a reviewer's spreadsheet holds, so the two files never disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..batch.overview import Overview, PlanRow
+from ._common import STATUS_LABEL
+
+PLAN_HEAD = ("规划 plan", "路径 path", "字数 chars")
+ERROR_HEAD = "错误 error"
+TASK_SHEET_HEAD = (
+    "任务编号 task",
+    "政策集 set",
+    "任务 title",
+    "已覆盖 covered",
+    "部分覆盖 partial",
+    "未覆盖 missing",
+    "已覆盖占比 covered share",
+    "部分覆盖占比 partial share",
+    "未覆盖占比 missing share",
+)
+
+
+def plan_header(ov: Overview) -> list[str]:
+    head = list(PLAN_HEAD)
+    for s in ov.sets:
+        head.append(f"{s.id} 覆盖率 covered share")
+    for t in ov.tasks:
+        head.append(f"{t.id} {t.title}")
+    for t in ov.tasks:
+        head.append(f"{t.id} 得分 score")
+    head.append(ERROR_HEAD)
+    return head
+
+
+def plan_cells(ov: Overview, p: PlanRow) -> list[Any]:
+    """One row: shares as fractions (0-1), statuses as their Chinese labels, scores as numbers;
+    a failed plan has empty task cells and its one-line error in the last column."""
+    row: list[Any] = [p.name, p.path, p.chars]
+    row.extend(p.set_share(s) for s in ov.sets)
+    row.extend(STATUS_LABEL.get(p.status.get(t.id, ""), "") or None for t in ov.tasks)
+    row.extend(p.score.get(t.id) for t in ov.tasks)
+    row.append(p.error)
+    return row
+
+
+def task_rows(ov: Overview) -> list[list[Any]]:
+    rows = []
+    for t in ov.tasks:
+        c, sh = ov.task_counts(t.id), ov.task_shares(t.id)
+        rows.append(
+            [t.id, t.set_id, t.title, c["covered"], c["partial"], c["missing"],
+             sh["covered"], sh["partial"], sh["missing"]]
+        )
+    return rows
+
+
+def status_of_label(label: str) -> str | None:
+    for k, v in STATUS_LABEL.items():
+        if v == label:
+            return k
+    return None
