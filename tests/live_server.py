@@ -11,13 +11,17 @@ import uvicorn
 
 
 class LiveServer:
-    def __init__(self, app) -> None:
+    def __init__(self, app, config: uvicorn.Config | None = None) -> None:
+        """``config``: the uvicorn settings to run with (default: uvicorn's own), e.g.
+        ``align.serve.server_config(app, ...)`` to test the timeouts `align serve` uses."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.server = uvicorn.Server(
+            config or uvicorn.Config(app, log_level="warning", lifespan="off")
+        )
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )

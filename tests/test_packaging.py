@@ -99,7 +99,8 @@ def test_wheel_carries_policies_calibration_schemas_and_license(built, which):
     shipped = sorted(p.name for p in (ROOT / "reference_policies").glob("*.toml"))
     assert shipped and all(f"align/reference_policies/{n}" in names for n in shipped)
     for rel in ("align/calibration/e5-small.json", "align/calibration/background.jsonl",
-                "align/schemas/align-report-1.json", "align/py.typed"):
+                "align/schemas/align-report-1.json", "align/schemas/align-config.schema.json",
+                "align/schemas/align-policy-set.schema.json", "align/py.typed"):
         assert rel in names, rel
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     meta = _metadata(built[which])

@@ -397,7 +397,7 @@ def test_uploads_never_touch_the_disk(monkeypatch):
 
 def test_scorer_is_created_once_and_concurrent_uploads_agree():
     calls: list[int] = []
-    app = create_app(lexical_factory(calls))
+    app = create_app(lexical_factory(calls), max_active=6)  # all six admitted: no 503 here
     plans = [PLAN_TXT.read_bytes(), PLAN_DOCX.read_bytes()]
     names = ["plan.txt", "plan.docx"]
     with LiveServer(app) as srv:
@@ -451,7 +451,7 @@ def test_default_model_concurrent_uploads_share_one_model_and_cache():
         (base + f"\n\n五、附则\n\n本方案编号 {uuid.uuid4()}，自印发之日起施行。\n").encode()
         for _ in range(2)
     ]
-    app = create_app(factory)
+    app = create_app(factory, max_active=4)  # all four admitted: no 503 here
     with LiveServer(app) as srv:
 
         def post(i: int) -> dict:

@@ -33,6 +33,7 @@ STATUS_ZH: dict[str, str] = {"covered": "已覆盖", "partial": "部分覆盖", 
 # rule ids (stable: SARIF properties, JUnit failure types and docs refer to them)
 RULE_STATUS = "status"  # a status listed in fail_on / report_on
 RULE_REQUIRED = "required"  # a required task is not covered
+RULE_ASSESSABLE = "assessable"  # a task's evidence gives no target and time node (可考核)
 RULE_MIN_SHARE = "min-covered-share"  # too few tasks of a set are covered
 RULE_UNKNOWN_TASK = "unknown-task"  # config names a task no report has
 RULE_REGRESSED = "regressed"  # baseline: status fell
@@ -185,6 +186,9 @@ def _report_violations(report: Report, config: AlignConfig) -> list[Violation]:
                 )
             )
             continue  # one violation per task: the stricter rule already says it
+        v = _assessable_violation(t, config, common)
+        if v is not None:
+            out.append(v)
         level: Level | None = None
         if t.status in config.fail_on:
             level = "error"
@@ -225,13 +229,58 @@ def _report_violations(report: Report, config: AlignConfig) -> list[Violation]:
     return out
 
 
+ALL_COVERED = "all-covered"
+_VERDICT_ZH = {"assessable": "可考核", "partly": "部分可考核", "vague": "不可考核"}
+
+
+def _assessable_violation(
+    t: TaskResult, config: AlignConfig, common: dict[str, Any]
+) -> Violation | None:
+    """``require_assessable``: the task's supporting passages must give a quantified target and
+    a time node. Listed tasks always; with "all-covered", every covered task."""
+    want = config.require_assessable
+    if not want or not (t.id in want or (ALL_COVERED in want and t.status == "covered")):
+        return None
+    a = t.assessable
+    if a is not None and a.verdict == "assessable":
+        return None
+    verdict = a.verdict if a is not None else "vague"
+    lacks = (
+        "缺少量化目标" if a is not None and a.deadlines else
+        "缺少时间节点" if a is not None and a.targets else "缺少量化目标和时间节点"
+    )
+    return Violation(
+        rule=RULE_ASSESSABLE,
+        message_zh=(
+            f"任务「{t.title}」的证据{_VERDICT_ZH[verdict]}：{lacks}，配置要求可考核"
+            f" (task evidence is {verdict}: no target and time node)"
+        ),
+        level="error",
+        **common,
+    )
+
+
 def _unknown_required(reports: Sequence[Report], config: AlignConfig) -> list[Violation]:
     """A required task id no report knows is a config typo; say so instead of passing."""
-    if not reports or not config.required:
+    if not reports or not (config.required or config.require_assessable):
         return []
     known = {t.id for r in reports for _s, _st, t in _iter_tasks(r)}
     src = str(config.source) if config.source else ""
-    return [
+    unknown_assess = [
+        Violation(
+            rule=RULE_UNKNOWN_TASK,
+            task_id=tid,
+            set_id=None,
+            path=src,
+            message_zh=(
+                f"配置 require_assessable 中的任务 {tid!r} 不在所选政策集中 (task id not found)"
+            ),
+            level="error",
+        )
+        for tid in config.require_assessable
+        if tid != ALL_COVERED and tid not in known
+    ]
+    return unknown_assess + [
         Violation(
             rule=RULE_UNKNOWN_TASK,
             task_id=tid,

@@ -42,6 +42,9 @@ class AlignConfig:
     # or per set id (key "default" applies to sets not named)
     min_covered_share: float | dict[str, float] | None = None
     required: tuple[str, ...] = ()  # task ids that must be ``covered``
+    # task ids whose evidence must be 可考核 (a target and a time node); "all-covered" = every
+    # covered task
+    require_assessable: tuple[str, ...] = ()
     fail_on: tuple[str, ...] = ("missing",)  # statuses that fail the check
     report_on: tuple[str, ...] = ("partial",)  # statuses shown as warnings, never failing
     # baseline: a score drop larger than this (on the scorer's scale, where the covered
@@ -67,6 +70,7 @@ _KEYS = (
     "model",
     "min_covered_share",
     "required",
+    "require_assessable",
     "fail_on",
     "report_on",
     "regression_margin",
@@ -147,7 +151,7 @@ class _Parser:
             if key not in _KEYS:
                 allowed = ", ".join(_KEYS + (("ci",) if tbl == self.table else ()))
                 self.fail(f"未知的配置项 {key!r}，可选：{allowed} (unknown key)", key, tbl)
-            if key in ("sets", "required"):
+            if key in ("sets", "required", "require_assessable"):
                 out[key] = self._str_list(key, value, tbl)
             elif key == "policies":
                 out[key] = tuple(base / p for p in self._str_list(key, value, tbl))

@@ -108,6 +108,7 @@ class Scorer:
 
     # ---------------------------------------------------------------------------------------
     def score_document(self, doc: Document) -> Report:
+        from .assess import annotate_sets, plan_time
         from .chunk import DEFAULT_MAX_TOKENS, chunk_document
         from .embed.lexical import passage_weights
         from .scoring import chunk_embed_text, decide, score_chunks
@@ -138,6 +139,7 @@ class Scorer:
         lex_weights = passage_weights(texts, self.store)  # jieba only for uncached texts
         scores = score_chunks(chunks, index, emb, cal, vectors=vectors, lex_weights=lex_weights)
         sets = decide(chunks, self.policy_sets, scores, cal, index.term_words)
+        sets = annotate_sets(sets, chunks, plan_time(doc.text), self.store)  # 可考核 on the evidence
         self.timings.embed += t2 - t1
         self.timings.score += time.perf_counter() - t2  # lexical signal + standardising + statuses
         info = emb.info

@@ -14,6 +14,16 @@ Upload a plan, tick policy sets, read the HTML report (or get the same report as
   file). The size limit is enforced from ``Content-Length`` before anything is read, and again
   while counting the stream, so an oversized upload is refused without being held in memory.
 * Errors are the CLI's own ``AlignError`` messages, shown on the upload page (or as JSON).
+* Bounded, so one client cannot hold the server: at most one scoring upload per CPU core is
+  admitted (scoring is CPU-bound; the rest are answered 503 with a Chinese "busy, retry" page
+  at once rather than queued without bound); a body that stalls for ``body_timeout`` seconds
+  is answered 408; a connection that does not finish its request headers within
+  ``header_timeout`` seconds is closed, and idle keep-alive connections after
+  ``timeout_keep_alive`` (:func:`server_config`).
+* Every response (pages, JSON, 404, 413, 503) carries the same security headers; the CSP
+  allows exactly the two inline scripts this module and the report ship, by their hashes.
+* A multipart body must end with its closing boundary: a body cut in transit is a 400, never
+  a plan scored from its first part.
 """
 
 from __future__ import annotations
@@ -48,21 +58,70 @@ MAX_FIELD_BYTES = 16 * 1024  # one non-file form field
 FILE_FIELD = "file"
 SET_FIELD = "set"
 
-_SECURITY_HEADERS = {
-    # The report embeds plan text; it is escaped, and this makes sure nothing external loads
-    # and no injected script could run even if it were not.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+DEFAULT_BODY_TIMEOUT = 30.0  # seconds without a byte of the body: the upload has stalled
+DEFAULT_HEADER_TIMEOUT = 30.0  # seconds to finish the request line and headers
+DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open
+BUSY_RETRY_AFTER = 10  # seconds, in the 503's Retry-After
+BUSY_MESSAGE = "服务器正忙：正在分析其他规划，请稍后重试 (server busy, please retry shortly)"
+
+
+def _script_hash(js: str) -> str:
+    import base64
+    import hashlib
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode() + "'"
+
+
+def _csp() -> str:
+    """Only the inline scripts we ship may run, named by hash: the report embeds plan text,
+    which is escaped, and even if an injected ``<script>`` got through it would not run."""
+    from .report.html import _JS as REPORT_JS
+
+    scripts = " ".join(_script_hash(js) for js in (_FORM_JS, REPORT_JS))
+    return (
+        f"default-src 'none'; style-src 'unsafe-inline'; script-src {scripts}; "
         "img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+    )
+
+
+def security_headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": _csp(),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every response, whoever produced it (routes,
+    Starlette's 404/405, the host check's 400), unless the response set its own."""
+
+    def __init__(self, app: Any, headers: dict[str, str]) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.headers if k not in have]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class UploadTooLarge(Exception):
     """The request body is over the limit; answered with HTTP 413."""
+
+
+class UploadStalled(Exception):
+    """No byte of the body arrived for ``body_timeout`` seconds; answered with HTTP 408."""
 
 
 class BadUpload(AlignError):
@@ -159,16 +218,35 @@ async def _drain(stream: AsyncIterator[bytes], budget: int) -> None:
             seen += len(chunk)
             if seen > budget:
                 break
-    except Exception:  # client went away: nothing left to answer
+    except Exception:  # client went away or stalled: nothing left to answer
         pass
+
+
+async def _timed(stream: AsyncIterator[bytes], timeout: float | None) -> AsyncIterator[bytes]:
+    """``stream``, raising UploadStalled when no chunk arrives for ``timeout`` seconds."""
+    import asyncio
+
+    it = stream.__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(it.__anext__(), timeout)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise UploadStalled from None
+        yield chunk
 
 
 def _basename(name: str) -> str:
     return name.replace("\\", "/").rsplit("/", 1)[-1].strip()
 
 
-async def read_upload(request: Request, max_bytes: int) -> Upload:
-    """Parse a multipart upload into memory, refusing anything over ``max_bytes`` of file data.
+async def read_upload(
+    request: Request, max_bytes: int, body_timeout: float | None = DEFAULT_BODY_TIMEOUT
+) -> Upload:
+    """Parse a multipart upload into memory, refusing anything over ``max_bytes`` of file data,
+    a body that stalls for ``body_timeout`` seconds (UploadStalled) and a multipart body without
+    its closing boundary (BadUpload: it was cut in transit).
 
     A non-multipart body is taken as the file itself (``?filename=plan.docx``), so
     ``curl --data-binary @plan.docx`` works against the JSON API.
@@ -177,14 +255,14 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
 
     body_limit = max_bytes + FORM_OVERHEAD
     drain_budget = 4 * max_bytes + 1024 * 1024
+    stream = _timed(request.stream(), body_timeout)
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > body_limit:
-        await _drain(request.stream(), drain_budget)
+        await _drain(stream, drain_budget)
         raise UploadTooLarge
 
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     up = Upload()
-    stream = request.stream()
 
     if ctype != b"multipart/form-data":
         up.filename = _basename(request.query_params.get("filename", "")) or None
@@ -202,6 +280,11 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
 
     state: dict[str, Any] = {"name": b"", "value": b"", "headers": {}, "field": None, "file": False}
     too_large = False
+    ended = False
+
+    def on_end() -> None:
+        nonlocal ended
+        ended = True
 
     def on_part_begin() -> None:
         state.update(headers={}, field=None, file=False, buf=bytearray())
@@ -259,6 +342,7 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": on_end,
         },
     )
     seen = 0
@@ -274,10 +358,16 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
                 await _drain(stream, drain_budget)
                 raise UploadTooLarge
         parser.finalize()
-    except (UploadTooLarge, AlignError):
+    except (UploadTooLarge, UploadStalled, AlignError):
         raise
     except Exception as e:  # python-multipart parse errors: a broken or truncated form
         raise BadUpload("上传的表单无法解析 (malformed multipart upload)") from e
+    if not ended:  # python-multipart's finalize() does not check this itself
+        up.data.clear()
+        raise BadUpload(
+            "上传不完整：表单缺少结束分隔符，文件可能在传输中被截断，请重新上传 "
+            "(truncated upload: the multipart body has no closing boundary)"
+        )
     return up
 
 
@@ -347,8 +437,10 @@ def upload_page(
     error: str | None = None,
     checked: Sequence[str] | None = None,
     base_url: str = "http://127.0.0.1:8000/",
+    batch_total: int | None = None,
 ) -> str:
-    """The upload form, with an error banner above it when the last upload failed."""
+    """The upload form, with an error banner above it when the last upload failed; with
+    ``batch_total`` also the form for several plans or a .zip (``serve_batch``)."""
     accept = ",".join(suffixes)
     preferred = [x for x in (".docx", ".pdf", ".txt", ".md", ".html") if x in suffixes]
     shown = preferred + [x for x in suffixes if x not in preferred and x not in _ALIASES]
@@ -384,6 +476,7 @@ def upload_page(
 </fieldset>
 <button id="go" type="submit">生成报告</button><span id="busy" class="busy">正在分析，请稍候…</span>
 </form>
+{_batch_form(policy_sets, suffixes, max_bytes, batch_total, checked)}
 <p class="muted">文件只在内存中处理，分析完即丢弃，不会保存。
 同样的报告也可以 JSON 格式获取：<code>curl -F file=@plan.docx {escape(base_url)}api/report</code></p>
 <p class="muted">align {escape(__version__)}</p>
@@ -393,7 +486,26 @@ def upload_page(
 """
 
 
+def _batch_form(policy_sets: Sequence[PolicySet], suffixes: Sequence[str], max_bytes: int,
+                total: int | None, checked: Sequence[str] | None) -> str:
+    if total is None:
+        return ""
+    from .serve_batch import batch_form
+
+    return batch_form(suffixes, max_bytes, total, policy_sets, checked)
+
+
 # ---------------------------------------------------------------------------- app
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def create_app(
@@ -401,15 +513,23 @@ def create_app(
     max_bytes: int | None = None,
     *,
     allowed_hosts: Sequence[str] | None = None,
+    max_active: int | None = None,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+    max_total_bytes: int | None = None,
 ) -> Starlette:
     """The web app. ``scorer_factory`` makes the one Scorer (default: ``Scorer()`` with the
     default model and policy sets); ``max_bytes`` defaults to the CLI's limit
     (``align.read.DEFAULT_MAX_BYTES``); ``allowed_hosts`` restricts the Host header (the CLI
-    passes the loopback names when bound to localhost, against DNS rebinding)."""
+    passes the loopback names when bound to localhost, against DNS rebinding);
+    ``max_active`` is how many scoring uploads are admitted at once (default: one per CPU
+    core; the next is answered 503); ``body_timeout`` is how long a body may stall (408);
+    ``max_total_bytes`` bounds a batch upload of several plans or a .zip (``serve_batch``)."""
     from .read import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
 
     limit = DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
     suffixes = tuple(sorted(SUPPORTED_SUFFIXES))
+    admit = cpu_cores() if max_active is None else max(1, int(max_active))
+    active = 0  # uploads admitted and not yet answered (event-loop thread only: no lock)
 
     if scorer_factory is None:
 
@@ -419,9 +539,12 @@ def create_app(
             return Scorer()
 
     holder = ScorerHolder(scorer_factory)
+    from .serve_batch import DEFAULT_TOTAL_BYTES, batch_routes
 
-    def html(text: str, status: int = 200) -> HTMLResponse:
-        return HTMLResponse(text, status_code=status, headers=_SECURITY_HEADERS)
+    total = max(limit, max_total_bytes or DEFAULT_TOTAL_BYTES)
+
+    def html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+        return HTMLResponse(text, status_code=status, headers=headers)  # + SecurityHeaders
 
     async def sets_or_empty() -> list[PolicySet]:
         try:
@@ -434,7 +557,8 @@ def create_app(
     ) -> Response:
         sets = await sets_or_empty()
         page = upload_page(
-            sets, suffixes, limit, error=msg, checked=checked, base_url=str(request.base_url)
+            sets, suffixes, limit, error=msg, checked=checked, base_url=str(request.base_url),
+            batch_total=total,
         )
         return html(page, status)
 
@@ -443,14 +567,32 @@ def create_app(
             sets = await run_in_threadpool(holder.policy_sets)
         except AlignError as e:  # bad --policy file or model setup: say so on the page
             return html(upload_page([], suffixes, limit, error=str(e)), 500)
-        return html(upload_page(sets, suffixes, limit, base_url=str(request.base_url)))
+        return html(
+            upload_page(sets, suffixes, limit, base_url=str(request.base_url), batch_total=total)
+        )
 
     async def score_request(request: Request) -> tuple[Report | None, str | None, int, list[str]]:
-        """(report, error message, HTTP status, chosen set ids)."""
+        """(report, error message, HTTP status, chosen set ids). Admission first: when every
+        slot is taken the answer is 503 at once, and the body is read only to be dropped."""
+        nonlocal active
+        if active >= admit:
+            await _drain(_timed(request.stream(), body_timeout), 4 * limit + 1024 * 1024)
+            return None, BUSY_MESSAGE, 503, []
+        active += 1
         try:
-            up = await read_upload(request, limit)
+            return await _score_admitted(request)
+        finally:
+            active -= 1
+
+    async def _score_admitted(
+        request: Request,
+    ) -> tuple[Report | None, str | None, int, list[str]]:
+        try:
+            up = await read_upload(request, limit, body_timeout)
         except UploadTooLarge:
             return None, f"文件过大（上限 {_mb(limit)}）(file too large)", 413, []
+        except UploadStalled:
+            return None, "上传中断或过慢，请重新上传 (upload stalled)", 408, []
         except AlignError as e:
             return None, str(e), 400, []
         set_ids = [s for s in up.fields.get(SET_FIELD, []) if s]
@@ -467,24 +609,35 @@ def create_app(
             return None, str(e), 500, set_ids
         return report, None, 200, set_ids
 
+    def _extra(status: int) -> dict[str, str] | None:
+        if status == 503:
+            return {"Retry-After": str(BUSY_RETRY_AFTER)}
+        if status == 408:
+            return {"Connection": "close"}
+        return None
+
     async def report_page(request: Request) -> Response:
         report, err, status, set_ids = await score_request(request)
         if report is None:
-            return await form_error(request, err or "", status, checked=set_ids or None)
+            page = await form_error(request, err or "", status, checked=set_ids or None)
+            page.headers.update(_extra(status) or {})
+            return page
         return html(HtmlFormatter(back_href="./").format([report]))
 
     async def report_json(request: Request) -> Response:
         report, err, status, _ = await score_request(request)
         if report is None:
-            return JSONResponse({"error": err, "status": status}, status_code=status)
-        return JSONResponse(report.to_dict(), headers={"Cache-Control": "no-store"})
+            return JSONResponse(
+                {"error": err, "status": status}, status_code=status, headers=_extra(status)
+            )
+        return JSONResponse(report.to_dict())
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(
             {"status": "ok", "version": __version__, "model_loaded": holder.loaded}
         )
 
-    middleware = []
+    middleware = [Middleware(SecurityHeaders, headers=security_headers())]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     app = Starlette(
@@ -493,12 +646,88 @@ def create_app(
             Route("/report", report_page, methods=["POST"]),
             Route("/api/report", report_json, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *batch_routes(
+                holder, limit, suffixes, max_total_bytes=total, body_timeout=body_timeout
+            ),
         ],
         middleware=middleware,
     )
     app.state.scorers = holder
     app.state.max_bytes = limit
+    app.state.max_active = admit
     return app
 
 
-__all__ = ["create_app", "read_upload", "select_sets", "ScorerHolder", "upload_page"]
+def header_timeout_protocol(seconds: float) -> type:
+    """uvicorn's h11 protocol, closing a connection that has not completed its request line
+    and headers ``seconds`` after it opened or after its last response (uvicorn's own
+    keep-alive timer stops as soon as any byte arrives, so a client trickling headers would
+    otherwise hold the connection forever)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderTimeoutProtocol(H11Protocol):
+        _align_timer: Any = None
+
+        def _align_arm(self) -> None:
+            if self._align_timer is not None:
+                self._align_timer.cancel()
+            self._align_timer = self.loop.call_later(seconds, self._align_expire)
+
+        def _align_expire(self) -> None:
+            self._align_timer = None
+            waiting = self.cycle is None or self.cycle.response_complete
+            if waiting and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._align_arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._align_arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._align_timer is not None:
+                self._align_timer.cancel()
+                self._align_timer = None
+            super().connection_lost(exc)
+
+    return HeaderTimeoutProtocol
+
+
+def server_config(
+    app: Starlette,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    timeout_keep_alive: int = DEFAULT_KEEP_ALIVE,
+    limit_concurrency: int = 64,
+) -> Any:
+    """The uvicorn configuration `align serve` runs with: h11 with a header timeout, a
+    keep-alive timeout, and a cap on open connections (uvicorn answers 503 above it)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        workers=1,
+        http=header_timeout_protocol(header_timeout),
+        timeout_keep_alive=timeout_keep_alive,
+        limit_concurrency=limit_concurrency,
+    )
+
+
+__all__ = [
+    "create_app",
+    "read_upload",
+    "select_sets",
+    "server_config",
+    "ScorerHolder",
+    "upload_page",
+]

@@ -13,6 +13,8 @@ Status = Literal["covered", "partial", "missing"]
 STATUSES: tuple[Status, ...] = ("covered", "partial", "missing")
 
 REPORT_SCHEMA = "align-report/1"
+# compatible revisions of schema 1: 1.1 adds each task's "assessable" (可考核) object
+REPORT_SCHEMA_VERSION = "1.1"
 
 
 # --------------------------------------------------------------------------- read
@@ -138,6 +140,68 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A quantified commitment: a number with what it counts (``新增双师型教师30名以上``)."""
+
+    text: str  # the span as written: comparator, number and unit
+    value: int | float | str  # the number; "1:18" for a ratio
+    unit: str  # measure word or unit as written: 名, %, 万元, 个百分点, 比
+    comparator: str = ""  # as written: 以上, 不少于, 达到, 由…增加到, 余 ...
+    measured: str = ""  # the thing counted (noun phrase), "" when not found
+    start: int = 0  # offsets into the chunk text
+    end: int = 0
+    upper: int | float | None = None  # high end of a range (7-9个)
+    from_value: int | float | None = None  # 由2个增加到6个: 2
+    chunk_id: str = ""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A time node: a date, a period, a recurrence (每学期) or a relative time (年底前)."""
+
+    text: str
+    date: str | None  # ISO date or period (2025, 2023-06, 2021/2025), None when relative
+    kind: Literal["date", "period", "recurring", "relative"] = "date"
+    start: int = 0
+    end: int = 0
+    chunk_id: str = ""
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A unit made responsible: 牵头 (lead), 配合 (support) or 负责 / 责任 (responsible)."""
+
+    name: str
+    role: str = ""  # 牵头 | 负责 | 配合 | 责任 | "" (a table column of departments)
+    start: int = 0
+    end: int = 0
+    chunk_id: str = ""
+
+
+@dataclass(frozen=True)
+class Commitments:
+    """What one passage commits to."""
+
+    targets: tuple[Target, ...] = ()
+    deadlines: tuple[Deadline, ...] = ()
+    owners: tuple[Owner, ...] = ()
+
+
+AssessVerdict = Literal["assessable", "partly", "vague"]
+
+
+@dataclass(frozen=True)
+class Assessable:
+    """可考核: a target and a time node among the task's supporting passages (assessable), one
+    of the two (partly) or neither (vague)."""
+
+    verdict: AssessVerdict
+    targets: tuple[Target, ...] = ()
+    deadlines: tuple[Deadline, ...] = ()
+    owners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SubMeasureResult:
     id: str
     title: str
@@ -156,6 +220,7 @@ class TaskResult:
     sub_measures: tuple[SubMeasureResult, ...] = ()
     threshold: Threshold | None = None
     reason: str = ""  # one Chinese sentence: why this status
+    assessable: Assessable | None = None  # 可考核 verdict on the evidence (align.assess)
 
 
 @dataclass(frozen=True)
@@ -230,8 +295,34 @@ class Report:
                 "matched_terms": list(e.matched_terms),
             }
 
+        def assess(a: Assessable | None) -> dict[str, Any] | None:
+            if a is None:
+                return None
+            return {
+                "verdict": a.verdict,
+                "targets": [
+                    {
+                        "text": x.text,
+                        "value": x.value,
+                        "unit": x.unit,
+                        "comparator": x.comparator,
+                        "measured": x.measured,
+                        "upper": x.upper,
+                        "from": x.from_value,
+                        "chunk_id": x.chunk_id,
+                    }
+                    for x in a.targets
+                ],
+                "deadlines": [
+                    {"text": d.text, "date": d.date, "kind": d.kind, "chunk_id": d.chunk_id}
+                    for d in a.deadlines
+                ],
+                "owners": list(a.owners),
+            }
+
         return {
             "schema": self.schema,
+            "schema_version": REPORT_SCHEMA_VERSION,
             "align_version": self.align_version,
             "document": asdict(self.document),
             "model": {
@@ -256,6 +347,7 @@ class Report:
                             "reason": t.reason,
                             "threshold": asdict(t.threshold) if t.threshold else None,
                             "evidence": [ev(e) for e in t.evidence],
+                            **({"assessable": assess(t.assessable)} if t.assessable else {}),
                             "sub_measures": [
                                 {
                                     "id": m.id,

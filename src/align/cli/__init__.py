@@ -11,7 +11,7 @@ import atexit
 import os
 import sys
 
-from . import batch, cache, check, chunks, policies, score, serve  # noqa: F401  (registers commands)
+from . import batch, cache, check, chunks, policies, score, serve, targets  # noqa: F401  (registers commands)
 from ._app import app
 
 
@@ -23,6 +23,11 @@ def main() -> None:
 def run(args: list[str] | None = None) -> object:
     """Run one command (``sys.argv`` by default) and return its exit code instead of exiting:
     for tools that time or profile the CLI in-process (benchmarks/)."""
+    argv = sys.argv[1:] if args is None else args
+    if not argv or "--help" in argv or "-h" in argv:  # root help is shown before any callback
+        from ._app import cjk_wrapping
+
+        cjk_wrapping()
     try:
         app(args=args)
     except SystemExit as e:

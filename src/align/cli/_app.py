@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from ._common import QuietOption, VerboseOption
+
 app = typer.Typer(
     name="align",
     help=(
@@ -11,7 +13,7 @@ app = typer.Typer(
         "Check which policy tasks a plan covers, with evidence."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # align --install-completion / --show-completion (bash, zsh, fish, pwsh)
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -30,5 +32,16 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="显示版本。Show the version."
     ),
+    quiet: bool = QuietOption,
+    verbose: bool = VerboseOption,
 ) -> None:
     """政策对标检查 align: which policy tasks does a plan cover, and where is the evidence?"""
+    # runs before any subcommand parses its options (so `align score --help` too): from here on
+    # rich wraps Chinese at its punctuation instead of cutting it with "…"
+    cjk_wrapping()
+
+
+def cjk_wrapping() -> None:
+    from ..report._wrap import install
+
+    install()

@@ -43,7 +43,10 @@ def print_error(err: AlignError | str) -> None:
 
 
 def warn(msg: str) -> None:
-    sys.stderr.write(f"提示 warning: {one_line(msg)}\n")
+    """A notice on stderr; silenced by ``--quiet`` (errors never are)."""
+    from ..ui import notice
+
+    notice(one_line(msg))
 
 
 # Symbols the reports use, and what to print where the console's code page lacks them
@@ -275,10 +278,17 @@ SetOption = typer.Option(
     "-s",
     help="只对照这些政策集（id，可多次）。Only these policy-set ids (repeatable).",
 )
+def _complete_model(incomplete: str) -> list[tuple[str, str]]:
+    models = [("e5-small", "默认 default, multilingual-e5-small"), ("use-m3", "纯 numpy pure numpy"),
+              ("lexical", "仅词项 jieba terms only")]
+    return [m for m in models if m[0].startswith(incomplete)]
+
+
 ModelOption = typer.Option(
     None,
     "--model",
     "-m",
+    autocompletion=_complete_model,
     help=(
         "嵌入模型：e5-small（默认）、use-m3、lexical，或 sentence-transformers 模型目录/名称。"
         " Embedding model: e5-small (default), use-m3, lexical, or a sentence-transformers path/name."
@@ -309,3 +319,65 @@ MaxSizeOption = typer.Option(
 
 def megabytes(mb: float) -> int:
     return int(mb * 1024 * 1024)
+
+
+def _set_quiet(value: bool) -> None:
+    if value:
+        from .. import ui
+
+        ui.set_verbosity(ui.QUIET)
+
+
+def _set_verbose(value: bool) -> None:
+    if value:
+        from .. import ui
+
+        ui.set_verbosity(ui.VERBOSE)
+
+
+QuietOption = typer.Option(
+    False, "--quiet", "-q", callback=_set_quiet, expose_value=False,
+    help="只输出结果和错误：无进度、无提示。Only results and errors: no progress, no notices.",
+)
+VerboseOption = typer.Option(
+    False, "--verbose", "-v", callback=_set_verbose, expose_value=False,
+    help="另外输出模型、缓存与用时。Also say which model and cache were used and what took how long.",
+)
+
+# `-o FILE` without `-f`: the format its extension names. Commands pass the formats they have.
+FORMAT_BY_SUFFIX = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".sarif": "sarif",
+    ".xml": "junit",
+}
+
+
+def resolve_format(fmt: str | None, output: Path | None, formats: tuple[str, ...],
+                   default: str) -> str:
+    """``-f`` if given (a note when ``-o``'s extension says otherwise), else the format named by
+    ``-o``'s extension, else ``default``. An extension that names a format this command does not
+    write is a usage error rather than a file of the wrong kind."""
+    from ..errors import AlignError
+
+    suffix = output.suffix.lower() if output is not None else ""
+    implied = FORMAT_BY_SUFFIX.get(suffix)
+    if fmt is not None:
+        if fmt not in formats:
+            raise AlignError(f"未知的输出格式 {fmt!r}，可选：{' | '.join(formats)} (unknown format)")
+        if implied and implied != fmt and implied in formats:
+            warn(f"按 -f {fmt} 写入 {output}，与扩展名 {suffix} 不符 (format differs from extension)")
+        return fmt
+    if implied in formats:
+        return implied
+    if implied is not None or suffix not in ("", ".txt", ".log"):
+        raise AlignError(
+            f"无法从扩展名 {suffix} 推断输出格式，请用 -f 指定：{' | '.join(formats)}"
+            f" (cannot infer the format of {output}; pass -f)"
+        )
+    return default

@@ -10,6 +10,7 @@ import typer
 
 from ._app import app
 from ._common import (
+    BackendOption,
     EncodingOption,
     MaxSizeOption,
     ModelOption,
@@ -114,9 +115,16 @@ def batch(
         min=1,
         help="Ray 嵌入 actor 数（默认每个 CPU 一个）。Embedding actors on Ray (default: one per CPU).",
     ),
+    ray_cpus: int = typer.Option(
+        None,
+        "--ray-cpus",
+        min=1,
+        help="本机 Ray 使用的 CPU 数（默认全部）。CPUs for the local Ray (default: all).",
+    ),
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
@@ -142,13 +150,25 @@ def batch(
         raise AlignError("请用 --out 指定输出目录 (--out OUTDIR is required)")
     if engine not in ENGINES:
         raise AlignError(f"未知的引擎 {engine!r}，可选：{' | '.join(ENGINES)} (unknown engine)")
-    if engine != "ray" and (ray_address or actors):
-        raise AlignError("--ray-address 和 --actors 只用于 --engine ray (only with --engine ray)")
+    if engine != "ray" and (ray_address or actors or ray_cpus):
+        raise AlignError(
+            "--ray-address、--actors 和 --ray-cpus 只用于 --engine ray (only with --engine ray)"
+        )
+    if ray_address and ray_cpus:
+        raise AlignError("--ray-cpus 只用于本机 Ray，不能与 --ray-address 同用 (local Ray only)")
 
     from ..batch import run_batch
     from .score import make_scorer
 
-    scorer = make_scorer(policy, sets, model, no_cache, progress=False, max_size=max_size)
+    scorer = make_scorer(
+        policy, sets, model, no_cache, progress=False, max_size=max_size, backend=backend
+    )
+    if backend and engine == "ray":
+        import os
+
+        from ..embed.onnxbuild import BACKEND_ENV
+
+        os.environ[BACKEND_ENV] = backend  # the Ray workers' scorers read it (local Ray inherits it)
     runner: Any = None
     if engine == "ray":
         from ..batch.ray_engine import RayEngine
@@ -156,6 +176,7 @@ def batch(
         runner = RayEngine(
             address=ray_address,
             actors=actors,
+            num_cpus=ray_cpus,
             model=model,
             policy_files=policy or (),
             set_ids=sets or None,

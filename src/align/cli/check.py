@@ -24,13 +24,16 @@ from ._common import (
     NoCacheOption,
     OutputOption,
     PolicyOption,
+    QuietOption,
     SetOption,
+    VerboseOption,
     handle_errors,
     megabytes,
-    print_error,
+    resolve_format,
     warn,
     write_output,
 )
+from ._inputs import NameOption
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import AlignConfig
@@ -57,7 +60,9 @@ NoBaselineOption = typer.Option(
     False, "--no-baseline", help="忽略配置中的基线。Ignore the baseline named in the config."
 )
 CheckFormatOption = typer.Option(
-    "text", "--format", "-f", help="输出格式 Output format: text | github | sarif | junit | json."
+    None, "--format", "-f",
+    help="输出格式：text（默认）| github | sarif | junit | json；未给出时按 -o 的扩展名推断"
+    "（.sarif、.xml、.json）。Output format (default text, or what -o's extension names).",
 )
 BaselineOutputOption = typer.Option(
     None, "--output", "-o",
@@ -67,7 +72,9 @@ BaselineOutputOption = typer.Option(
 OldArgument = typer.Argument(..., help="旧版规划（或 git 的 REV:PATH）。Old plan, or REV:PATH from git.")
 NewArgument = typer.Argument(..., help="新版规划（或 REV:PATH）。New plan, or REV:PATH.")
 DiffFormatOption = typer.Option(
-    "table", "--format", "-f", help="输出格式 Output format: table | json | markdown."
+    None, "--format", "-f",
+    help="输出格式：table（默认）| json | markdown；未给出时按 -o 的扩展名推断。"
+    " Output format (default table, or what -o's extension names).",
 )
 AllTasksOption = typer.Option(
     False, "--all", help="也列出没有变化的任务。Also list tasks that did not change."
@@ -97,23 +104,15 @@ def _scorer(cfg: AlignConfig, no_cache: bool, max_size: float, backend: str | No
         model=cfg.model,
         backend=backend,
         cache=not no_cache,
-        progress=False,
+        progress=True,  # a line of the run's one display, on a terminal only
     )
 
 
-def _score(scorer: Scorer, paths: list[Path], encoding: str | None
+def _score(scorer: Scorer, paths: list[Path], encoding: str | None, name: str | None = None
            ) -> tuple[list[Report], list[AlignError]]:
-    from ..errors import AlignError
+    from ._inputs import score_inputs
 
-    reports: list[Report] = []
-    errors: list[AlignError] = []
-    for r in scorer.score_paths(paths, encoding=encoding):
-        if isinstance(r, AlignError):
-            print_error(r)
-            errors.append(r)
-        else:
-            reports.append(r)
-    return reports, errors
+    return score_inputs(scorer, paths, encoding, name=name)
 
 
 @app.command()
@@ -125,6 +124,7 @@ def check(
     no_baseline: bool = NoBaselineOption,
     fmt: str = CheckFormatOption,
     output: Path = OutputOption,
+    name: str = NameOption,
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
@@ -132,19 +132,17 @@ def check(
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
+    quiet: bool = QuietOption,
+    verbose: bool = VerboseOption,
 ) -> None:
     """按配置规则检查规划（CI 用）。Check plans against the configured rules (for CI).
 
     退出码 exit: 0 通过 passed, 1 规则未通过 a rule failed, 2 输入/配置错误 input error.
     """
     from ..check import compare_to_baseline, evaluate, load_baseline
-    from ..errors import AlignError
     from ..report.check_formats import get_check_formatter
 
-    if fmt not in CHECK_FORMAT_NAMES:
-        raise AlignError(
-            f"未知的输出格式 {fmt!r}，可选：{' | '.join(CHECK_FORMAT_NAMES)} (unknown format)"
-        )
+    fmt = resolve_format(fmt, output, CHECK_FORMAT_NAMES, "text")
     cfg = _config(config_path, policy, sets, model)
     base_path = baseline
     if base_path is None and not no_baseline and cfg.baseline is not None:
@@ -155,7 +153,7 @@ def check(
     base = load_baseline(base_path) if base_path is not None else None  # fail fast, before scoring
 
     scorer = _scorer(cfg, no_cache, max_size, backend)
-    reports, errors = _score(scorer, paths, encoding)
+    reports, errors = _score(scorer, paths, encoding, name)
     if base is not None:
         result = compare_to_baseline(reports, base, cfg, errors)
     else:
@@ -175,6 +173,7 @@ def check(
 def baseline_cmd(
     paths: list[Path] = PathsArgument,
     output: Path = BaselineOutputOption,
+    name: str = NameOption,
     config_path: Path = ConfigOption,
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
@@ -183,6 +182,8 @@ def baseline_cmd(
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
+    quiet: bool = QuietOption,
+    verbose: bool = VerboseOption,
 ) -> None:
     """记录当前各任务的状态与得分，作为 `align check --baseline` 的比较基准。
     Record per-task statuses and scores as a baseline for `align check --baseline`."""
@@ -190,7 +191,7 @@ def baseline_cmd(
 
     cfg = _config(config_path, policy, sets, model)
     scorer = _scorer(cfg, no_cache, max_size, backend)
-    reports, errors = _score(scorer, paths, encoding)
+    reports, errors = _score(scorer, paths, encoding, name)
     if errors:
         # a baseline without one of the plans would let that plan regress unnoticed
         raise typer.Exit(EXIT_INPUT)
@@ -242,23 +243,24 @@ def diff(
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
+    quiet: bool = QuietOption,
+    verbose: bool = VerboseOption,
 ) -> None:
     """比较两版规划：各任务状态、得分与证据的变化。
     Compare two versions of a plan: per-task status, score and evidence before and after."""
+    from .. import ui
     from ..check import diff_reports
-    from ..errors import AlignError
     from ..report.diff import diff_json, diff_markdown, diff_table
 
-    if fmt not in DIFF_FORMAT_NAMES:
-        raise AlignError(
-            f"未知的输出格式 {fmt!r}，可选：{' | '.join(DIFF_FORMAT_NAMES)} (unknown format)"
-        )
+    fmt = resolve_format(fmt, output, DIFF_FORMAT_NAMES, "table")
     cfg = _config(config_path, policy, sets, model)
     with tempfile.TemporaryDirectory(prefix="align-diff-") as tmp:
         old_p, new_p = _materialise(old, Path(tmp)), _materialise(new, Path(tmp))
         scorer = _scorer(cfg, no_cache, max_size, backend)
-        old_r = scorer.score_path(old_p, encoding=encoding)
-        new_r = scorer.score_path(new_p, encoding=encoding)
+        with ui.live(), ui.stage("评分 scoring", total=2) as bar:
+            old_r = scorer.score_path(old_p, encoding=encoding)
+            bar.advance()
+            new_r = scorer.score_path(new_p, encoding=encoding)
     # name the inputs as the user gave them, not the temp files
     from dataclasses import replace
 

@@ -15,6 +15,7 @@ from ._common import (
     handle_errors,
     megabytes,
     print_error,
+    resolve_format,
     write_output,
 )
 
@@ -33,7 +34,9 @@ FilesArgument = typer.Argument(
 def chunks_command(
     files: list[Path] = FilesArgument,
     fmt: str = typer.Option(
-        "table", "--format", "-f", help="输出格式：table 或 json。Output format: table or json."
+        None, "--format", "-f",
+        help="输出格式：table（默认）或 json；未给出时按 -o 的扩展名推断。"
+        " Output format: table (default) or json, or what -o's extension names.",
     ),
     encoding: str | None = EncodingOption,
     max_tokens: int | None = typer.Option(
@@ -57,11 +60,12 @@ def chunks_command(
     from ..errors import AlignError
     from ..read import collect_inputs, read_document
 
-    if fmt not in FORMATS:
+    if fmt is not None and fmt not in FORMATS:
         raise typer.BadParameter(
             f"必须是 {' / '.join(FORMATS)} 之一 (one of {', '.join(FORMATS)})",
             param_hint="--format",
         )
+    fmt = resolve_format(fmt, output, tuple(FORMATS), "table")
     limit = max_tokens or DEFAULT_MAX_TOKENS
     paths, errors = collect_inputs(files)
     failed = bool(errors)

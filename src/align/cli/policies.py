@@ -12,7 +12,14 @@ from pathlib import Path
 import typer
 
 from ._app import app
-from ._common import OutputOption, PolicyOption, SetOption, handle_errors, write_output
+from ._common import (
+    OutputOption,
+    PolicyOption,
+    SetOption,
+    handle_errors,
+    resolve_format,
+    write_output,
+)
 
 _FORMATS = ("table", "json")
 
@@ -28,7 +35,9 @@ def policies_cmd(
     policy: list[Path] | None = PolicyOption,
     set_ids: list[str] | None = SetOption,
     fmt: str = typer.Option(
-        "table", "--format", "-f", help="输出格式：table 或 json。Output format: table or json."
+        None, "--format", "-f",
+        help="输出格式：table（默认）或 json；未给出时按 -o 的扩展名推断。"
+        " Output format: table (default) or json, or what -o's extension names.",
     ),
     output: Path | None = OutputOption,
 ) -> None:
@@ -36,9 +45,11 @@ def policies_cmd(
     from ..errors import InputError
     from ..policies import load_policies, policies_to_dict, select_sets
 
-    fmt = fmt.strip().lower()
-    if fmt not in _FORMATS:
-        raise InputError(f'未知的输出格式 "{fmt}"，可用：table、json (unknown --format)')
+    if fmt is not None:
+        fmt = fmt.strip().lower()
+        if fmt not in _FORMATS:
+            raise InputError(f'未知的输出格式 "{fmt}"，可用：table、json (unknown --format)')
+    fmt = resolve_format(fmt, output, tuple(_FORMATS), "table")
     sets = select_sets(load_policies(policy or ()), set_ids)
 
     if fmt == "json":

@@ -17,13 +17,15 @@ from ._common import (
     NoCacheOption,
     OutputOption,
     PolicyOption,
+    QuietOption,
     SetOption,
-    err_console,
+    VerboseOption,
     handle_errors,
     megabytes,
-    print_error,
+    resolve_format,
     write_output,
 )
+from ._inputs import NameOption
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline import Scorer
@@ -55,42 +57,13 @@ def make_scorer(
 
 
 def score_with_progress(
-    scorer: Scorer, paths: list[Path], encoding: str | None
+    scorer: Scorer, paths: list[Path], encoding: str | None, name: str | None = None
 ) -> tuple[list[Report], int]:
     """Score every plan, printing one error line per bad file; returns reports and #failures."""
-    from ..errors import AlignError
+    from ._inputs import score_inputs
 
-    console = err_console()
-    show = console.is_terminal
-    if show:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        progress = Progress(
-            TextColumn("[bold]评分 scoring"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            console=console,
-            transient=True,
-        )
-        task_id = progress.add_task("", total=None)
-
-        def on_progress(i: int, n: int, name: str) -> None:
-            progress.update(task_id, completed=i, total=n, description=Path(name).name if name else "")
-
-        with progress:
-            results = scorer.score_paths(paths, encoding=encoding, on_progress=on_progress)
-    else:
-        results = scorer.score_paths(paths, encoding=encoding)
-    reports: list[Report] = []
-    failures = 0
-    for r in results:
-        if isinstance(r, AlignError):
-            print_error(r)
-            failures += 1
-        else:
-            reports.append(r)
-    return reports, failures
+    reports, errors = score_inputs(scorer, paths, encoding, name=name)
+    return reports, len(errors)
 
 
 @app.command()
@@ -102,24 +75,31 @@ def score(
     model: str = ModelOption,
     backend: str = BackendOption,
     fmt: str = typer.Option(
-        "table",
+        None,
         "--format",
         "-f",
-        help="输出格式 Output format: table | json | jsonl | markdown | html.",
+        help=(
+            "输出格式：table（默认）| json | jsonl | markdown | html；未给出时按 -o 的扩展名推断。"
+            " Output format (default table, or what -o's extension names)."
+        ),
     ),
     output: Path = OutputOption,
+    name: str = NameOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
+    quiet: bool = QuietOption,
+    verbose: bool = VerboseOption,
 ) -> None:
-    """对照政策任务为规划评分。Score plans against the policy tasks (coverage report with evidence)."""
-    from ..errors import AlignError
+    """对照政策任务为规划评分。Score plans against the policy tasks (coverage report with evidence).
+
+    路径 - 从标准输入读取规划。`-` reads a plan from standard input.
+    """
     from ..report import get_formatter
 
-    if fmt not in SCORE_FORMATS:
-        raise AlignError(f"未知的输出格式 {fmt!r}，可选：{' | '.join(SCORE_FORMATS)} (unknown format)")
+    fmt = resolve_format(fmt, output, SCORE_FORMATS, "table")
     scorer = make_scorer(policy, sets, model, no_cache, max_size=max_size, backend=backend)
-    reports, failures = score_with_progress(scorer, paths, encoding)
+    reports, failures = score_with_progress(scorer, paths, encoding, name)
     if reports:
         formatter = get_formatter(fmt)
         if fmt == "table" and output is None:
@@ -179,8 +159,8 @@ def explain(
     table = Table(show_lines=True)
     table.add_column("#", no_wrap=True)
     table.add_column("得分", no_wrap=True)
-    table.add_column("位置", max_width=18)
-    table.add_column("段落（命中词高亮）", ratio=1)
+    table.add_column("位置", max_width=18, overflow="fold")
+    table.add_column("段落（命中词高亮）", ratio=1, overflow="fold")
     for rank, ci in enumerate(ranked, 1):
         chunk = report.chunks[ci]
         text = Text(visible(chunk.text))  # control characters from the plan shown, not sent

@@ -36,7 +36,7 @@ def serve(
     try:
         import uvicorn
 
-        from ..serve import create_app
+        from ..serve import create_app, server_config
     except ImportError as e:  # starlette / uvicorn / python-multipart are the `serve` extra
         raise ConfigError(
             f"align serve 需要额外的依赖：pip install 'align-policy[serve]' (missing {e.name})"
@@ -59,4 +59,4 @@ def serve(
         sys.stderr.write(
             f"提示 warning: 监听 {host}，网络上的其他计算机也能访问 (reachable from the network)\n"
         )
-    uvicorn.run(web, host=host.strip("[]"), port=port, log_level="info", workers=1)
+    uvicorn.Server(server_config(web, host=host.strip("[]"), port=port)).run()

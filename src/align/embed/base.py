@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ BATCH_SIZE = 16
 # Bump when the way texts become vectors changes without the model changing (prefixing,
 # normalisation), so old cache entries stop matching.
 EMBED_SCHEME = "1"
+# Fewer texts than this embed too quickly for a progress line to be worth drawing.
+PROGRESS_MIN_TEXTS = 64
 
 
 @dataclass
@@ -176,8 +177,13 @@ class Embedder:
         t0 = time.perf_counter()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: np.ndarray | None = None
+        from .. import ui
+
+        # a line of the run's one progress display (align.ui), only for runs worth watching;
+        # a caller with its own progress_hook (align batch) draws its own
         hook = self.progress_hook
-        bar = _Progress(len(texts)) if self.progress and hook is None else None
+        bar = ui.stage("嵌入 embedding", total=len(texts),
+                       show=self.progress and hook is None and len(texts) >= PROGRESS_MIN_TEXTS)
         try:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
@@ -187,51 +193,14 @@ class Embedder:
                 if out is None:
                     out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
                 out[idx] = vecs
-                if bar:
-                    bar.advance(len(idx))
+                bar.advance(len(idx))
                 if hook is not None:
                     hook(min(start + self.batch_size, len(order)), len(order))
         finally:
-            if bar:
-                bar.close()
+            bar.close()
         assert out is not None
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         out /= np.where(norms > 0, norms, 1.0)
         self.stats.embedded += len(texts)
         self.stats.seconds += time.perf_counter() - t0
         return out
-
-
-class _Progress:
-    """A progress line on stderr for long embedding runs, only on a terminal."""
-
-    MIN_TEXTS = 64
-
-    def __init__(self, total: int):
-        self._p = None
-        if total < self.MIN_TEXTS or not sys.stderr.isatty():
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self._p = Progress(
-            "嵌入 embedding",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._p.add_task("embed", total=total)
-        self._p.start()
-
-    def advance(self, n: int) -> None:
-        if self._p is not None:
-            self._p.advance(self._task, n)
-
-    def close(self) -> None:
-        if self._p is not None:
-            self._p.stop()
-
-    def __bool__(self) -> bool:
-        return self._p is not None

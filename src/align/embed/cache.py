@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 import threading
 import time
 import zlib
@@ -50,8 +49,9 @@ class CacheCorrupt(Exception):
 
 
 def _warn(msg: str) -> None:
-    sys.stderr.write(f"提示 warning: {msg}\n")
-    sys.stderr.flush()
+    from ..ui import notice
+
+    notice(msg)
 
 
 class EmbeddingCache:

@@ -43,7 +43,6 @@ import re
 import secrets
 import shutil
 import struct
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -662,62 +661,51 @@ def _write_configs(f: E5File, folder: Path, added_tokens: dict[str, dict[str, An
 
 
 class _Progress:
-    """One rich progress bar on a terminal; one line per step otherwise; nothing if disabled."""
+    """A line of the run's one progress display (``align.ui``) on a terminal; one notice line
+    per step otherwise; nothing if disabled or ``--quiet``. ``label`` is (Chinese, English)."""
 
     def __init__(self, enabled: bool, steps: int, label: tuple[str, str] = ("e5 模型", "e5 model")):
         self.enabled = enabled
         self.steps = steps
-        self.label = label  # (Chinese, English) name of what is being built
+        self.label = label
         self.n = 0
-        self._rich: Any = None
-        self._task: Any = None
-        if enabled and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._rich = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.percentage:>3.0f}%"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
+        self._stage: Any = None
 
     def __enter__(self) -> _Progress:
-        if self._rich is not None:
-            self._rich.start()
-            self._task = self._rich.add_task("e5", total=self.steps * 100)
+        from .. import ui
+
+        zh, en = self.label
+        self._stage = ui.stage(f"构建 {zh} (building {en})", total=self.steps * 100,
+                               show=self.enabled)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._rich is not None:
-            self._rich.stop()
+        if self._stage is not None:
+            self._stage.close()
 
     def step(self, message: str) -> None:
-        self.n += 1
+        from .. import ui
+
         zh, en = self.label
-        text = f"构建 {zh} (building {en}) [{self.n}/{self.steps}] {message}"
-        if self._rich is not None:
+        self.n += 1
+        if self._stage:
             short = f"构建 {zh} [{self.n}/{self.steps}] {message.split(' (')[0]}"
-            self._rich.update(self._task, description=short, completed=(self.n - 1) * 100)
+            self._stage.update(description=short, completed=(self.n - 1) * 100)
         elif self.enabled:
-            print(text, file=sys.stderr, flush=True)
+            ui.notice(f"构建 {zh} (building {en}) [{self.n}/{self.steps}] {message}", prefix="")
 
     def fraction(self, done: int, total: int) -> None:
-        if self._rich is not None:
-            self._rich.update(
-                self._task, completed=(self.n - 1) * 100 + 100 * done // max(total, 1)
-            )
+        if self._stage:
+            self._stage.update(completed=(self.n - 1) * 100 + 100 * done // max(total, 1))
 
     def done(self, message: str) -> None:
-        if self._rich is not None:
-            self._rich.update(self._task, completed=self.steps * 100)
-            self._rich.stop()
-            self._rich = None
+        from .. import ui
+
+        if self._stage is not None:
+            self._stage.close()
         if self.enabled:
             zh, en = self.label
-            print(f"{zh}已就绪 ({en} ready): {message}", file=sys.stderr, flush=True)
+            ui.notice(f"{zh}已就绪 ({en} ready): {message}", prefix="")
 
 
 # ---------------------------------------------------------------------------------------- build
@@ -895,11 +883,10 @@ def build_once(
             lock.acquire(timeout=0)
         except Timeout:
             if progress:
-                print(
-                    f"等待另一个进程构建 {zh} (waiting for another process building the {en})",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                from .. import ui
+
+                ui.notice(f"等待另一个进程构建 {zh} (waiting for another process building the {en})",
+                          prefix="")
             lock.acquire(timeout=LOCK_TIMEOUT_S)
     except Timeout as e:
         raise ModelError(

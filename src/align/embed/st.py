@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -310,7 +309,9 @@ def _hub_snapshot(name: str) -> tuple[Path, str]:
         err = "HF_HUB_OFFLINE"
         if not offline:
             try:
-                sys.stderr.write(f"提示 warning: 正在下载模型 {name} (downloading model {name})\n")
+                from ..ui import notice
+
+                notice(f"正在下载模型 {name} (downloading model {name})")
                 folder = Path(snapshot_download(name))
             except Exception as e:  # noqa: BLE001 - no network, unknown name, gated repo...
                 err = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -45,6 +45,42 @@ def missing_sub_measures(t: TaskResult) -> list[str]:
     return [m.title for m in t.sub_measures if not m.evidenced]
 
 
+ASSESS_LABEL: dict[str, str] = {"assessable": "可考核", "partly": "部分可考核", "vague": "不可考核"}
+ASSESS_SYMBOL: dict[str, str] = {"assessable": "✔", "partly": "◐", "vague": "✘"}
+ASSESS_STYLE: dict[str, str] = {"assessable": "green", "partly": "yellow", "vague": "red"}
+# the table's 可考核 column: short words, the header says what they answer
+ASSESS_SHORT: dict[str, str] = {"assessable": "是", "partly": "部分", "vague": "否"}
+
+
+def assess_text(t: TaskResult, short: bool = False) -> str:
+    """可考核 verdict with symbol (✔ 可考核 / ◐ 部分可考核 / ✘ 不可考核; short: 是/部分/否),
+    or "—" when the report has none."""
+    a = t.assessable
+    if a is None:
+        return "—"
+    words = ASSESS_SHORT if short else ASSESS_LABEL
+    return f"{ASSESS_SYMBOL[a.verdict]} {words[a.verdict]}"
+
+
+def assess_detail(t: TaskResult, limit: int = 4) -> str:
+    """目标 30名以上、60% · 时间 2023年底前 · 责任 人事处: what the evidence commits to."""
+    a = t.assessable
+    if a is None:
+        return ""
+    parts: list[str] = []
+    if a.targets:
+        items = list(dict.fromkeys(x.text for x in a.targets))
+        more = f" 等{len(items)}项" if len(items) > limit else ""
+        parts.append("目标 " + "、".join(items[:limit]) + more)
+    if a.deadlines:
+        items = list(dict.fromkeys(d.text for d in a.deadlines))
+        more = f" 等{len(items)}项" if len(items) > limit else ""
+        parts.append("时间 " + "、".join(items[:limit]) + more)
+    if a.owners:
+        parts.append("责任 " + "、".join(a.owners[:limit]))
+    return " · ".join(parts) if parts else "无量化目标、时间节点"
+
+
 # Control characters from plan text must not reach a terminal (ESC sequences recolour, move the
 # cursor or retitle the window) nor hide in a preview: C0 controls become their Unicode control
 # pictures (ESC -> ␛), DEL ␡, C1 controls and bidirectional overrides a visible \x / \u escape.

@@ -48,25 +48,35 @@ def verdict_line(result: CheckResult) -> str:
 
 
 class TextCheckFormatter:
-    """What broke and why, one line per finding, grouped by plan; for people reading a log."""
+    """One line per finding in the ``path:line:col: level rule message`` shape of ruff,
+    markdownlint and Vale, so editors, CI problem matchers and ``grep`` can jump to it; then
+    the verdict. A finding without a line points at line 1; one about no plan (the config's
+    rules) points at the config file."""
 
     name = "text"
 
     def format(self, result: CheckResult, reports: Sequence[Report]) -> str:
-        out: list[str] = []
-        by_path: dict[str, list] = {}
-        for v in result.violations:
-            by_path.setdefault(v.path, []).append(v)
-        for path, vs in by_path.items():
-            out.append(f"{path or '(全局 global)'}")
-            for v in vs:
-                where = f":{v.line}" if v.line else (f" 第{v.page}页" if v.page else "")
-                tid = f"[{v.task_id}] " if v.task_id else ""
-                out.append(f"  {LEVEL_ZH[v.level]} {v.rule}{where} {tid}{v.message_zh}")
+        out = [finding_line(v, result) for v in result.violations]
         if out:
             out.append("")
         out.append(verdict_line(result))
         return "\n".join(out) + "\n"
+
+
+def finding_line(v, result: CheckResult) -> str:
+    """``plans/a.txt:61:1: error regressed [tzpy-04] 深化职业教育产教融合…：已覆盖 → 未覆盖``"""
+    from ..check import display_path
+
+    if v.path:
+        path = v.path
+    elif result.config.source:
+        path = display_path(result.config.source)
+    else:
+        path = "align.toml"
+    tid = f"[{v.task_id}] " if v.task_id else ""
+    page = f"（第{v.page}页）" if v.page and not v.line else ""
+    message = " ".join(f"{tid}{v.message_zh}{page}".split())  # one line, whatever the text
+    return f"{path}:{v.line or 1}:1: {v.level} {v.rule} {message}"
 
 
 class JsonCheckFormatter:

@@ -14,6 +14,7 @@ from html import escape
 from pathlib import PurePath
 
 from ..types import STATUSES, Evidence, Report, SetResult, TaskResult, Threshold
+from ._common import assess_detail, assess_text
 
 STATUS_SYMBOL: dict[str, str] = {"covered": "✔", "partial": "◐", "missing": "✘"}
 STATUS_LABEL: dict[str, str] = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖"}
@@ -46,6 +47,9 @@ table{border-collapse:collapse}
 .st-covered{color:#1a7f37;background:#dafbe1}
 .st-partial{color:#9a6700;background:#fff8c5}
 .st-missing{color:#cf222e;background:#ffebe9}
+.as{font-size:.85em;border-radius:4px;padding:0 .35em;margin-left:.4em;border:1px solid #d0d7de}
+.as-assessable{color:#1a7f37}.as-partly{color:#9a6700}.as-vague{color:#cf222e}
+.commit{margin:.3em 0 .5em;font-size:.92em}
 .bar .st-covered{background:#2da44e}.bar .st-partial{background:#d4a72c}
 .bar .st-missing{background:#e5534b}
 .heat-wrap{overflow-x:auto;max-width:100%}
@@ -93,6 +97,14 @@ _JS = (
     "addEventListener('beforeprint',function(){"
     "document.querySelectorAll('details').forEach(function(d){d.open=true})});"
 )
+
+
+def assess_badge(t: TaskResult) -> str:
+    """可考核 badge: symbol and words, as the status badge."""
+    if t.assessable is None:
+        return ""
+    v = t.assessable.verdict
+    return f'<span class="as as-{escape(v)}">{escape(assess_text(t))}</span>'
 
 
 def status_badge(status: str) -> str:
@@ -329,10 +341,13 @@ class HtmlFormatter:
             f"<summary>{status_badge(t.status)} "
             f'<span class="tid">{escape(t.id)}</span><strong>{escape(t.title)}</strong>'
             f'<span class="score">得分 {_fmt(t.score)}{_threshold_text(t.threshold)}</span>'
+            f"{assess_badge(t)}"
             "</summary>",
         ]
         if t.reason:
             out.append(f'<p class="reason">{escape(t.reason)}</p>')
+        if t.assessable is not None and t.evidence:
+            out.append(f'<p class="commit"><strong>可考核：</strong>{escape(assess_detail(t))}</p>')
         if t.evidence:
             out.append(f"<h3>证据（{len(t.evidence)} 处）</h3>")
             out.extend(_evidence(e) for e in t.evidence)

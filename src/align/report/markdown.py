@@ -8,6 +8,8 @@ from ..types import Report
 from ._common import (
     STATUS_LABEL,
     STATUS_SYMBOL,
+    assess_detail,
+    assess_text,
     md_code,
     md_inline,
     missing_sub_measures,
@@ -35,17 +37,23 @@ class MarkdownFormatter:
             for s in r.policy_sets:
                 out.append(f"### {md_inline(s.title)}（{md_code(s.id)}）\n")
                 out.append(f"{summary_line(s)}\n")
-                out.append("| 任务 | 名称 | 状态 | 得分 | 最佳证据 | 位置 |")
-                out.append("|---|---|---|---:|---|---|")
+                out.append("| 任务 | 名称 | 状态 | 得分 | 可考核 | 最佳证据 | 位置 |")
+                out.append("|---|---|---|---:|---|---|---|")
                 for t in s.tasks:
                     ev = t.evidence[0] if t.evidence else None
                     out.append(
                         f"| {md_code(t.id)} | {_cell(t.title)} | {STATUS_SYMBOL[t.status]} "
-                        f"{STATUS_LABEL[t.status]} | {t.score:.2f} | "
+                        f"{STATUS_LABEL[t.status]} | {t.score:.2f} | {assess_text(t)} | "
                         f"{_cell(snippet(ev.text, 50, ev.location.heading)) if ev else '—'} | "
                         f"{_cell(ev.location.label()) if ev else ''} |"
                     )
                 out.append("")
+                committed = [t for t in s.tasks if t.assessable and t.status != "missing"]
+                if committed:
+                    out.append("<details><summary>可考核：证据中的目标、时间节点与责任单位</summary>\n")
+                    for t in committed:
+                        out.append(f"- {md_code(t.id)} {assess_text(t)}：{_cell(assess_detail(t))}")
+                    out.append("\n</details>\n")
                 gaps = [(t, missing_sub_measures(t)) for t in s.tasks if t.status != "missing"]
                 gaps = [(t, m) for t, m in gaps if m]
                 if gaps:

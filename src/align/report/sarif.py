@@ -26,6 +26,74 @@ def _uri(path: str) -> str:
     return quote(path.replace("\\", "/"), safe="/:@-._~!$&'()*+,;=")
 
 
+# What each align rule means, for the SARIF rule's help (and docs/ci.md, which lists them).
+RULE_HELP = {
+    "status": "任务状态在 fail_on（失败）或 report_on（仅报告）之列。A task's status is listed in fail_on or report_on.",
+    "required": "required 中的任务必须为“已覆盖”。A required task is not covered.",
+    "assessable": "require_assessable 中的任务，其证据须给出量化目标和时间节点（可考核）。The task's evidence gives no quantified target and time node.",
+    "min-covered-share": "政策集中“已覆盖”任务的比例低于 min_covered_share。Too few tasks of the set are covered.",
+    "unknown-task": "配置中的任务编号不在所选政策集中。The config names a task no selected set has.",
+    "regressed": "与基线相比，任务状态下降。Against the baseline, the task's status fell.",
+    "score-drop": "与基线相比，得分下降超过 regression_margin。The score fell by more than regression_margin.",
+    "evidence-lost": "与基线相比，支撑段落减少超过 evidence_margin。Most supporting passages are gone.",
+    "task-removed": "基线中的任务已不再评分（政策集有变）。A baseline task is no longer scored.",
+    "no-baseline": "基线中没有这份规划，按规则检查。The plan is not in the baseline; rules apply.",
+    "model-changed": "基线由其他模型生成，只比较状态。The baseline used another model; statuses only.",
+    "input-error": "规划无法读取。The plan could not be read.",
+}
+
+
+def docs_url() -> str | None:
+    """Where the docs are published: the installed distribution's ``Project-URL:
+    Documentation``, if it declares one (SARIF ``helpUri`` must be an absolute URI, and this
+    is the only one align can vouch for)."""
+    from importlib import metadata
+
+    try:
+        urls = metadata.metadata("align-policy").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in {"documentation", "docs"} and url.strip().startswith("http"):
+            return url.strip().rstrip("/")
+    return None
+
+
+def _policy_tasks(result: CheckResult) -> dict[str, Any]:
+    """Task id -> its policy definition (official text, matching description), from the sets the
+    check used; empty if they cannot be loaded (the help then has the titles only)."""
+    from ..errors import AlignError
+    from ..policies import load_policies
+
+    try:
+        return {t.id: t for ps in load_policies(result.config.policies) for t in ps.tasks}
+    except (AlignError, OSError):
+        return {}
+
+
+def _task_help(t: Any, s: Any, task: Any) -> dict[str, str]:
+    official = getattr(task, "official_text", "")
+    description = getattr(task, "description", "")
+    subs = [m.title for m in getattr(t, "sub_measures", ())]
+    lines = [f"{t.title}（{s.title}，{s.id}）"]
+    if official:
+        lines.append(f"原文 official text：{official}")
+    if description:
+        lines.append(f"对照说明 what counts as evidence (written for matching): {description}")
+    if subs:
+        lines.append("具体举措 sub-measures：" + "；".join(subs))
+    lines.append("查看证据 see the evidence: align explain PLAN " + t.id)
+    md = [f"**{t.title}**（{s.title}，`{s.id}`）", ""]
+    if official:
+        md += [f"> {official}", ""]
+    if description:
+        md += [description, ""]
+    md += [f"- {m}" for m in subs]
+    md += ["", f"`align explain PLAN {t.id}` 显示证据排序与阈值 (ranked evidence and thresholds)."]
+    return {"text": "\n".join(lines), "markdown": "\n".join(md).strip() + "\n"}
+
+
 def _rule_id(v: Violation) -> str:
     if v.task_id:
         return v.task_id
@@ -43,32 +111,46 @@ class SarifFormatter:
         rules: list[dict[str, Any]] = []
         index: dict[str, int] = {}
 
-        def add_rule(rid: str, name: str, text: str, props: dict[str, Any]) -> None:
+        base = docs_url()
+
+        def add_rule(rid: str, name: str, text: str, props: dict[str, Any],
+                     help_: dict[str, str], page: str) -> None:
             if rid in index:
                 return
             index[rid] = len(rules)
-            rules.append(
-                {
-                    "id": rid,
-                    "name": name,
-                    "shortDescription": {"text": text or rid},
-                    "properties": props,
-                }
-            )
+            rule: dict[str, Any] = {
+                "id": rid,
+                "name": name,
+                "shortDescription": {"text": text or rid},
+                "help": help_,
+                "properties": props,
+            }
+            if base:
+                rule["helpUri"] = f"{base}/{page}"
+            rules.append(rule)
 
+        def rule_help(rule: str, what: str) -> dict[str, str]:
+            text = f"{what}：{RULE_HELP.get(rule, rule)}（见 docs/ci.md，Rule ids）"
+            return {"text": text, "markdown": text + "\n"}
+
+        defined = _policy_tasks(result) if reports else {}
         for r in reports:
             for s in r.policy_sets:
                 for t in s.tasks:
                     desc = f"{t.title}（{s.title}）"
-                    add_rule(t.id, t.id, desc, {"policySet": s.id, "tags": ["policy-task", s.id]})
+                    add_rule(t.id, t.id, desc, {"policySet": s.id, "tags": ["policy-task", s.id]},
+                             _task_help(t, s, defined.get(t.id)), "policies.md")
         for v in result.violations:
             rid = _rule_id(v)
             if v.task_id:
-                add_rule(rid, rid, v.title or rid, {"policySet": v.set_id or "", "tags": ["policy-task"]})
+                add_rule(rid, rid, v.title or rid, {"policySet": v.set_id or "", "tags": ["policy-task"]},
+                         rule_help(v.rule, v.title or rid), "policies.md")
             elif v.set_id:
-                add_rule(rid, rid, f"政策集覆盖率：{v.title or v.set_id}", {"policySet": v.set_id, "tags": ["policy-set"]})
+                add_rule(rid, rid, f"政策集覆盖率：{v.title or v.set_id}", {"policySet": v.set_id, "tags": ["policy-set"]},
+                         rule_help(v.rule, v.title or v.set_id), "ci.md#rule-ids")
             else:
-                add_rule(rid, rid, f"align {v.rule}", {"tags": ["align"]})
+                add_rule(rid, rid, f"align {v.rule}", {"tags": ["align"]},
+                         rule_help(v.rule, f"align {v.rule}"), "ci.md#rule-ids")
 
         results: list[dict[str, Any]] = []
         for v in result.violations:
@@ -101,14 +183,12 @@ class SarifFormatter:
             if r.document.sha256:
                 art["hashes"] = {"sha-256": r.document.sha256}
             artifacts.append(art)
+        driver: dict[str, Any] = {"name": "align", "version": __version__, "rules": rules}
+        if base:
+            driver["informationUri"] = base
         run: dict[str, Any] = {
-            "tool": {
-                "driver": {
-                    "name": "align",
-                    "version": __version__,
-                    "rules": rules,
-                }
-            },
+            "tool": {"driver": driver},
+            "invocations": [_invocation(result)],
             "results": results,
             "columnKind": "unicodeCodePoints",
         }
@@ -116,3 +196,31 @@ class SarifFormatter:
             run["artifacts"] = artifacts
         log = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
         return json.dumps(log, ensure_ascii=False, indent=2) + "\n"
+
+
+def _invocation(result: CheckResult) -> dict[str, Any]:
+    """How align ran: the command line, the exit code, whether every plan could be read (an
+    unreadable plan is a tool execution notification, and the run is not successful)."""
+    import sys
+    from pathlib import Path
+
+    from ..check import RULE_INPUT
+
+    inv: dict[str, Any] = {
+        "executionSuccessful": result.exit_code != 2,
+        "exitCode": result.exit_code,
+        "commandLine": " ".join(["align", *sys.argv[1:]]),
+        "arguments": list(sys.argv[1:]),
+        "workingDirectory": {"uri": Path.cwd().resolve().as_uri() + "/"},
+    }
+    notes = []
+    for v in result.violations:
+        if v.rule == RULE_INPUT:
+            note: dict[str, Any] = {"level": "error", "message": {"text": v.message_zh},
+                                    "descriptor": {"id": "align/input-error"}}
+            if v.path:
+                note["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": _uri(v.path)}}}]
+            notes.append(note)
+    if notes:
+        inv["toolExecutionNotifications"] = notes
+    return inv

@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..types import Report
-from ._common import STATUS_STYLE, score_fraction, snippet, status_text, summary_line, visible
+from ._common import (
+    ASSESS_STYLE,
+    STATUS_STYLE,
+    assess_text,
+    score_fraction,
+    snippet,
+    status_text,
+    summary_line,
+    visible,
+)
 
 BAR_WIDTH = 8
 
@@ -28,6 +37,11 @@ class TableFormatter:
         from rich.table import Table
         from rich.text import Text
 
+        from ._wrap import install
+
+        install()  # Chinese wraps at its punctuation; nothing is cut with "…"
+        # below 100 columns the bar and part of the title column give way to the evidence
+        narrow = console.width < 100
         for r in reports:
             console.print(
                 Text.assemble(
@@ -44,27 +58,37 @@ class TableFormatter:
                     expand=False,
                     pad_edge=False,
                 )
+                show_assess = any(t.assessable is not None for t in s.tasks)
+                # rich would rather overflow the console than squeeze these further: at 80
+                # columns the widths below leave every column room (tests/test_cjk_wrap.py)
+                name_width = (12 if show_assess else 14) if narrow else 22
                 table.add_column("任务", no_wrap=True)
-                table.add_column("名称", max_width=22)
+                table.add_column("名称", max_width=name_width, overflow="fold")
                 table.add_column("状态", no_wrap=True)
                 table.add_column("得分", no_wrap=True)
-                table.add_column("最佳证据（位置）", ratio=1, min_width=24)
+                if show_assess:
+                    table.add_column("可考核", no_wrap=True)
+                table.add_column("最佳证据（位置）", ratio=1, min_width=20 if narrow else 24,
+                                 overflow="fold")
                 for t in s.tasks:
                     ev = t.evidence[0] if t.evidence else None
                     if ev:
                         evid = Text(snippet(ev.text, 48, ev.location.heading))
                         loc = visible(ev.location.label(), keep_lines=False)
-                        if loc:
-                            evid.append(f"（{loc}）", style="dim")
+                        if loc:  # on a line of its own, whole: where a reviewer looks
+                            evid.append(f"\n（{loc}）", style="dim")
                     else:
                         evid = Text("—", style="dim")
-                    table.add_row(
+                    cells = [
                         t.id,
                         t.title,
                         Text(status_text(t.status), style=STATUS_STYLE[t.status]),
-                        Text(f"{_bar(score_fraction(t))} {t.score:5.2f}"),
-                        evid,
-                    )
+                        Text(f"{t.score:5.2f}" if narrow else f"{_bar(score_fraction(t))} {t.score:5.2f}"),
+                    ]
+                    if show_assess:
+                        style = ASSESS_STYLE[t.assessable.verdict] if t.assessable else "dim"
+                        cells.append(Text(assess_text(t, short=True), style=style))
+                    table.add_row(*cells, evid)
                 console.print(table)
                 console.print(f"  {summary_line(s)}\n")
 
