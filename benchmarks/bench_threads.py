@@ -57,22 +57,13 @@ def main() -> None:
     texts = plan_texts(a.chars)
     threads = [int(x) for x in a.threads.split(",")]
     batches = [int(x) for x in a.batches.split(",")]
-    configs = [(t, 16, True) for t in threads]
-    configs += [(0, b, True) for b in batches if b != 16]  # 0: the default thread count
-    configs += [(0, 16, False)]
+    # (threads, batch, spinning); 0 threads: the default count
+    configs = [(t, 16, spin) for t in threads for spin in (False, True)]
+    configs += [(0, b, False) for b in batches if b != 16]
     times: dict[tuple[int, int, bool], list[float]] = {c: [] for c in configs}
     for _ in range(a.rounds):
         for t, b, spin in configs:
-            enc = OnnxEncoder(folder, threads=t or None)
-            if not spin:  # a fresh session with spinning off
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = enc.threads
-                opts.inter_op_num_threads = 1
-                opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                enc.session = ort.InferenceSession(
-                    str(folder / "model.onnx"), opts, providers=["CPUExecutionProvider"]
-                )
+            enc = OnnxEncoder(folder, threads=t or None, spinning=spin)
             enc.encode(texts[:8])  # warm-up
             times[(t, b, spin)].append(encode_all(enc, texts, b))
     default = OnnxEncoder(folder).threads

@@ -66,7 +66,7 @@ class OnnxEncoder:
     normalised). Used by the embedder and by the build's comparison with torch, so what is
     verified is exactly what runs."""
 
-    def __init__(self, folder: Path, *, threads: int | None = None):
+    def __init__(self, folder: Path, *, threads: int | None = None, spinning: bool = False):
         self.folder = Path(folder)
         try:
             import onnxruntime as ort
@@ -88,6 +88,10 @@ class OnnxEncoder:
         opts.intra_op_num_threads = threads or default_threads()
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3  # errors only: no warnings on stderr
+        if not spinning:
+            # Idle pool threads sleep instead of spinning: on cores shared with other processes
+            # (the jieba helper, other jobs) spinning took 1.37x longer (benchmarks/README.md).
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(
                 str(self.folder / ONNX_FILE), opts, providers=["CPUExecutionProvider"]
