@@ -1,10 +1,11 @@
 """e5-small on ONNX Runtime: the same tokenizer, graph and mean pooling as the torch path, without
 torch.
 
-Why: a cold run spends ~94% of its time inside the model, and ONNX Runtime runs the exported
-graph about 1.7-1.9x faster than torch on these 2 cores at the same vectors (cosine 1.0000000 on
-real plan text; benchmarks/README.md). It also starts in ~1 s, where importing torch and
-transformers alone takes several. Nothing here imports torch: the ONNX file is exported once, at
+Why: a cold run spends ~94% of its time inside the model. ONNX Runtime runs the exported graph
+at the same vectors (cosine 1.0000000 on real plan text) as fast as torch on idle cores and
+1.6-2.9x faster when the cores are shared, starts in ~1 s where importing torch and transformers
+alone takes several (an edited plan re-scores in about half the time), and peaks a third lower
+in memory (benchmarks/README.md). Nothing here imports torch: the ONNX file is exported once, at
 build time, by :mod:`align.embed.onnxbuild`, which is the only place that needs it.
 
 The folder holds ``model.onnx`` (inputs ``input_ids`` and ``attention_mask``, output
@@ -47,8 +48,9 @@ def available_cores() -> int:
 
 
 def default_threads() -> int:
-    """Intra-op threads: one per available core (measured: fewer threads lose throughput, more
-    than the cores only add contention; benchmarks/README.md), unless ``ALIGN_ONNX_THREADS``."""
+    """Intra-op threads: one per available core, unless ``ALIGN_ONNX_THREADS``. Measured: more
+    threads than cores only add contention; on idle cores the second thread is what matches
+    torch's speed; on a busy shared box one thread is faster (benchmarks/README.md)."""
     env = os.environ.get(THREADS_ENV, "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
