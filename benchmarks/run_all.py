@@ -47,7 +47,10 @@ def main() -> None:
     res["help"] = _run("bench_help.py", [])
     res["score"] = _run("bench_score.py", [])
     res["scaling"] = _run("bench_scaling.py", q)
-    res["batch"] = _run("bench_batch.py", q + (["--chars", "1000"] if a.quick else []))
+    res["batch"] = _run(
+        "bench_batch.py", ["--what", "invocations", *q, *(["--chars", "1000"] if a.quick else [])]
+    )
+    res["batch_engines"] = _run("bench_batch.py", ["--what", "engines", *q])
     if a.profile:
         res["profile"] = _run("profile_score.py", [])
     res["machine_end"] = machine()
