@@ -40,6 +40,7 @@ lint: install
 
 eval: install
 	$(BIN)/python scripts/evaluate.py
+	$(BIN)/python scripts/eval_targets.py
 
 calibrate: install
 	$(BIN)/python scripts/calibrate.py --model e5-small

@@ -69,6 +69,12 @@ def owners(text: str) -> list[str]:
         ("必须在30分钟内报告", [(30, "分钟")]),
         ("涉及企事业单位和学校近百家", [(100, "家")]),
         ("由5所学校组成联盟", [(5, "所")]),  # 由 without 增加到 is not a change
+        ("百分之九十五", [(95, "%")]),
+        ("６０％以上", [(60, "%")]),
+        ("年培训量达1.5万人次", [(1.5, "万人次")]),
+        ("1.33 亿元", [(1.33, "亿元")]),  # a decimal at a line start is not a section number
+        ("建设面积5.6万平方米", [(5.6, "万平方米")]),
+        ("生师比控制在18:1以内", [("18:1", "比")]),
     ],
 )
 def test_targets_found(text: str, want: list[tuple[object, str]]) -> None:
@@ -80,6 +86,8 @@ def test_target_fields() -> None:
     assert (t[0].value, t[0].from_value, t[0].comparator) == (3, 1, "由…增加到")
     assert t[0].text == "由1个增加到3个" and "专业群" in t[0].measured
     assert (t[1].comparator, t[1].measured) == ("达到…以上", "就业率")
+    a, b = extract("建成国家级教学团队1个、省级2个").targets
+    assert (a.measured, b.measured) == ("国家级教学团队", "省级")
     rng = extract("新增 2-3 个具有学校特色的上海市级学科平台").targets[0]
     assert (rng.value, rng.upper) == (2, 3) and rng.measured == "上海市级学科平台"
 
@@ -141,6 +149,14 @@ def test_look_alikes_are_not_targets(text: str) -> None:
         ("每学期开展一次", None, [None]),
         ("每半年召开，每年报告", None, [None, None]),
         ("每年3月上报", 2020, [None, "2020-03"]),
+        ("2021-2022学年完成", None, ["2021/2022"]),
+        ("2024年1-6月开展", None, ["2024-01/2024-06"]),
+        ("3-5月开展", 2024, ["2024-03/2024-05"]),
+        ("2025年前完成", None, ["2025"]),
+        ("2025年前后建成", None, ["2025"]),
+        ("二〇二五年建成", None, ["2025"]),
+        ("2023年12月31日前", None, ["2023-12-31"]),
+        ("2022年第一季度", None, ["2022-01/2022-03"]),
     ],
 )
 def test_deadlines(text: str, year: int | None, want: list[str | None]) -> None:

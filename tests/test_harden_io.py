@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from align.cli import app
+resource = pytest.importorskip("resource")  # POSIX: the hanging cases need rlimits
+
+from align.cli import app  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD = "一、总体要求\n坚持立德树人，深化产教融合，推行现代学徒制和订单培养。\n"
@@ -26,7 +27,10 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="FIFOs, /dev and rlim
 
 def _limits(fsize: int | None = None):
     def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GB: a runaway read dies
+        try:  # 1 GB of address space: a runaway read dies instead of swapping the machine
+            resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        except (ValueError, OSError):  # macOS does not enforce RLIMIT_AS
+            pass
         if fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
@@ -136,7 +140,14 @@ def test_read_limited_never_reads_past_the_limit(tmp_path):
 @posix_only
 @pytest.mark.parametrize(
     ("target", "reason"),
-    [("outdir", "这是目录而不是文件 (is a directory)"), ("/dev/full", "磁盘空间不足")],
+    [
+        ("outdir", "这是目录而不是文件 (is a directory)"),
+        pytest.param(
+            "/dev/full",
+            "磁盘空间不足",
+            marks=pytest.mark.skipif(not Path("/dev/full").exists(), reason="Linux /dev/full"),
+        ),
+    ],
 )
 def test_output_to_a_directory_or_a_full_device_is_one_line(plans, target, reason):
     (plans / "outdir").mkdir()

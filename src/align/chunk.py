@@ -332,7 +332,8 @@ def chunk_document(
     next paragraph of its section, and a paragraph over ``max_tokens`` is cut into runs of whole
     sentences. A heading opens a new chunk and is kept with the text that follows it (so its
     words are evidence too); consecutive headings of deepening level stay together. A section
-    with nothing but its heading still gets a chunk.
+    with nothing but its heading still gets a chunk; consecutive such sections (an outline, a
+    table of contents) share chunks up to ``max_tokens``.
     """
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
@@ -381,6 +382,31 @@ def chunk_document(
             merged[-1] = merged[-1] + g
         else:
             merged.append(g)
+
+    # Runs of sections with nothing but their heading (a table of contents, a bare outline, a
+    # file of 100,000 one-line headings) would each be a chunk of a few characters, every one
+    # embedded and scored and none of them evidence. Consecutive heading-only chunks are
+    # joined while they fit; the joined chunk is still one exact span of the text. A single
+    # heading-only section between sections with content keeps its own chunk.
+    # count_tokens adds up over text joined by whitespace (nothing crosses a blank), so the
+    # default counter sums per-chunk counts instead of recounting the growing run.
+    additive = count is count_tokens
+    joined: list[list[_Unit]] = []
+    run_tokens = -1  # tokens of joined[-1] when it is heading-only, else -1
+    for g in merged:
+        heading_only = all(u.heading is not None for u in g)
+        if heading_only and run_tokens >= 0:
+            if additive:
+                n = run_tokens + count(text[g[0].start : g[-1].end])
+            else:
+                n = count(text[joined[-1][0].start : g[-1].end])
+            if n <= max_tokens:
+                joined[-1] = joined[-1] + g
+                run_tokens = n
+                continue
+        joined.append(g)
+        run_tokens = count(text[g[0].start : g[-1].end]) if heading_only else -1
+    merged = joined
 
     newlines = [m.start() for m in re.finditer("\n", text)]
     chunks: list[Chunk] = []

@@ -20,9 +20,11 @@ _URL = re.compile(r"(?:https?://|www\.)[\x21-\x7e]+")
 _PHONE = re.compile(
     r"(?<![0-9])(?:0\d{2,3}[-－ ]?\d{7,8}(?:[-－]\d{1,4})?|1[3-9]\d{9})(?![0-9])"
 )
-# 1.2.3 / 3.2 节-style section numbers at a line start, or "1." "2、" "（一）" list markers
+# 1.2.3 / 3.2 节-style section numbers at a line start (not 1.33亿元), or "1." "2、" "（一）"
+# list markers
 _SECTION_NUMBER = re.compile(
-    r"(?m)^[ \t\u3000]*(?:\d+(?:\.\d+)+\.?|\d+[.．、)）]|[（(][0-9一二三四五六七八九十]+[）)])"
+    r"(?m)^[ \t\u3000]*(?:\d+(?:\.\d+)+\.?(?![\d.]|\s*[万亿%％个名项门元人家所])"
+    r"|\d+[.．、)）](?!\d)|[（(][0-9一二三四五六七八九十]+[）)])"
 )
 # time of day: 8:00, 16：30
 _CLOCK = re.compile(r"(?<![0-9])(?:[01]?\d|2[0-4])\s*[:：]\s*[0-5]\d(?![0-9])")

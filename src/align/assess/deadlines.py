@@ -20,14 +20,21 @@ _SP = r"\s*"
 
 # Patterns are tried in this order at each position; the first that matches wins.
 YEAR_RANGE = re.compile(_Y + r"(?:\s*年)?" + _SP + r"[-－—–~～至到]+" + _SP + _Y + _SP + "年")
+# 2021-2022学年
+SCHOOL_YEAR = re.compile(_Y + _SP + r"[-－—–~～至到]+" + _SP + _Y + _SP + "学年")
+# 2024年1-6月, 2024年3—5月
+YEAR_MONTH_RANGE = re.compile(
+    _Y + _SP + "年" + _SP + _D + _SP + r"(?:月)?" + _SP + r"[-－—–~～至到]+" + _SP + _D + _SP + "月"
+)
 YEAR_MONTH = re.compile(
     _Y + _SP + "年" + _SP + _D + _SP + "月" + r"(?:" + _SP + _D + _SP + "[日号])?"
     + r"(底前|底|末|前|中旬|上旬|下旬|份)?"
 )
 YEAR_PART = re.compile(
     _Y + _SP + "年" + r"(?:度)?"
-    + r"(年底前|底前|年底|年末|底|末|前|以前|上半年|下半年|内|第([一二三四1-4])季度|春季|秋季|暑期|寒假|暑假)?"
+    + r"(年底前|底前|年底|年末|底|末|前后|前|以前|上半年|下半年|内|第([一二三四1-4])季度|春季|秋季|暑期|寒假|暑假)?"
 )
+MONTH_RANGE = re.compile(r"(?<![0-9０-９])" + _D + _SP + r"[-－—–~～]" + _SP + _D + _SP + "月")
 MONTH_ONLY = re.compile(
     r"(?<![0-9０-９])" + _D + _SP + "月" + r"(?:" + _SP + _D + _SP + "[日号])?"
     + r"(底前|底|末|前|中旬|上旬|下旬|份)?"
@@ -74,7 +81,7 @@ class PlanTime:
 def _part_date(y: int, part: str | None, quarter: str | None) -> tuple[str, str]:
     if not part or part in ("内",):
         return str(y), "date"
-    if part in ("年底前", "底前", "年底", "年末", "底", "末", "前", "以前"):
+    if part in ("年底前", "底前", "年底", "年末", "底", "末"):
         return _ym(y, 12), "date"
     if part == "上半年":
         return f"{y}-01/{y}-06", "period"
@@ -107,14 +114,19 @@ def extract_deadlines(text: str, plan: PlanTime | None = None) -> list[Deadline]
 
     # explicit years first (they also give later month-only dates their year)
     events: list[tuple[int, int, str | None, str, int | None]] = []
-    for pat in (YEAR_RANGE, YEAR_MONTH, YEAR_PART):
+    for pat in (SCHOOL_YEAR, YEAR_RANGE, YEAR_MONTH_RANGE, YEAR_MONTH, YEAR_PART):
         for m in pat.finditer(text):
             s, e = m.span()
             if not free(s, e) or text.startswith("届", e) or text[e : e + 2] == "周年":
                 continue
             if s > 0 and text[s - 1].isdigit():
                 continue
-            if pat is YEAR_RANGE:
+            if pat is YEAR_MONTH_RANGE:
+                y, m1, m2 = _year(m.group(1)), _month(m.group(2)), _month(m.group(3))
+                if y is None or m1 is None or m2 is None or m2 < m1:
+                    continue
+                events.append((s, e, f"{_ym(y, m1)}/{_ym(y, m2)}", "period", y))
+            elif pat in (YEAR_RANGE, SCHOOL_YEAR):
                 y1, y2 = _year(m.group(1)), _year(m.group(2))
                 if y1 is None or y2 is None or y2 < y1:
                     continue
@@ -161,6 +173,13 @@ def extract_deadlines(text: str, plan: PlanTime | None = None) -> list[Deadline]
             add(s, e, str(y0), "date")
         else:
             add(s, e, f"{y0}/{y0 + 4}", "period")
+    for m in MONTH_RANGE.finditer(text):
+        s, e = m.span()
+        m1, m2 = _month(m.group(1)), _month(m.group(2))
+        if not free(s, e) or m1 is None or m2 is None or m2 < m1:
+            continue
+        y = year_before(s)
+        add(s, e, f"{_ym(y, m1)}/{_ym(y, m2)}" if y else None, "period" if y else "relative")
     for m in MONTH_ONLY.finditer(text):
         s, e = m.span()
         if not free(s, e):

@@ -37,8 +37,7 @@ NUMBER = re.compile(
 UNITS: tuple[str, ...] = tuple(
     sorted(
         """
-        个百分点 百分点 部门 个月 平方米 平方公里 人次 课时 学时 学分 万元 亿元 千元 万人 万册 万平方米
-        余万元
+        个百分点 百分点 部门 个月 平方米 平方公里 人次 课时 学时 学分 千元
         个 名 家 门 项 所 位 支 本 部 种 批 条 篇 套 台 件 场 次 轮 座 栋 间 亩 米 公里
         小时 分钟 天 周 元 倍 成 人 册 份 张 组 队 节 页 处 斤 吨 公斤 千克 届 年 月 日 号
         % ％ ‰
@@ -201,8 +200,8 @@ def _measured(text: str, start: int, end: int, unit: str) -> str:
             if nounish(word, flag):
                 run.append(word)
                 continue
-            if run or word in "，,。；":
-                break
+            if run or (flag == "x" and word not in "“”‘’\"") or word in "，,。；、":
+                break  # a noun only right after the unit, never past punctuation (《 、)
         phrase = _balanced("".join(run))
         if phrase:
             return phrase
@@ -276,6 +275,17 @@ def extract_targets(text: str) -> list[Target]:
         prev = text[s - 1] if s > 0 else ""
         if prev in _ORDINAL_BEFORE or (prev.isascii() and prev.isalnum()):
             continue
+        # 百分之六十
+        if text[max(0, s - 3) : s] == "百分之":
+            value = to_number(num)
+            if value is None:
+                continue
+            comp, cs, ce = _comparator(text, s - 3, e)
+            out.append(
+                Target(text[cs:ce].strip(), clean_number(value), "%", comp,
+                       _measured(text, s - 3, e, "%"), cs, ce)
+            )
+            continue
         after_comparator = any(text[:s].rstrip(" ").endswith(w) for w in _BEFORE)
         # 至少一次, 每年至少召开一次会议: after a lower bound, 一 is a count, not "a"
         bound_before = any(w in text[max(0, s - 5) : s] for w in _LOWER_BOUNDS)
@@ -300,17 +310,6 @@ def extract_targets(text: str) -> list[Target]:
                     start=cs,
                     end=ce,
                 )
-            )
-            continue
-        # 百分之六十
-        if text[max(0, s - 3) : s] == "百分之":
-            value = to_number(num)
-            if value is None:
-                continue
-            comp, cs, ce = _comparator(text, s - 3, e)
-            out.append(
-                Target(text[cs:ce].strip(), clean_number(value), "%", comp,
-                       _measured(text, s - 3, e, "%"), cs, ce)
             )
             continue
         if num in ("一",) and text.startswith("半", e):
@@ -350,6 +349,7 @@ def extract_targets(text: str) -> list[Target]:
         if unit.startswith(_APPROX_INFIX):
             comp = (comp + "…" if comp else "") + unit[0]
             unit = unit[1:]
+        unit = unit.replace("％", "%")
         target = Target(
             text=text[cs:ce].strip(),
             value=clean_number(value),

@@ -227,6 +227,10 @@ def write_output(text: str, output: Path | None, *, terminal: bool = False) -> N
 
     if text and not text.endswith("\n"):
         text += "\n"
+    if terminal:  # plan text quoted in findings or tables: no escape sequence reaches a tty
+        from ..report._common import visible
+
+        text = visible(text)
     if output is None:
         try:
             buffer = getattr(sys.stdout, "buffer", None)
