@@ -69,7 +69,16 @@ def _max_score_diff(a: dict[str, dict], b: dict[str, dict]) -> float | None:
     return worst
 
 
-def measure_engines(n: int = 4, chars: int = 20000, model: str = "e5-small") -> dict:
+ENGINES = {
+    "local": (),
+    "ray_1_actor": ("--engine", "ray", "--actors", "1"),
+    "ray_2_actors": ("--engine", "ray", "--actors", "2"),
+}
+
+
+def measure_engines(
+    n: int = 4, chars: int = 20000, model: str = "e5-small", engines: tuple[str, ...] = tuple(ENGINES)
+) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="align-bench-"))
     try:
         mdir = built_model_dir() if model == "e5-small" else None
@@ -92,11 +101,8 @@ def measure_engines(n: int = 4, chars: int = 20000, model: str = "e5-small") -> 
             return res
 
         rows: dict[str, dict] = {}
-        for name, extra in (
-            ("local", ()),
-            ("ray_1_actor", ("--engine", "ray", "--actors", "1")),
-            ("ray_2_actors", ("--engine", "ray", "--actors", "2")),
-        ):
+        for name in engines:  # in this order (to check that the order does not decide)
+            extra = ENGINES[name]
             cache = copy_cache(seed_cache, mdir, tmp)
             cold = batch(name, cache, *extra)
             resumed = batch(name, cache, *extra)
@@ -118,13 +124,14 @@ def measure_engines(n: int = 4, chars: int = 20000, model: str = "e5-small") -> 
             rows[name] = row
         base = rows["local"]["plans_per_min"]
         steady = rows["local"]["plans_per_min_without_startup"]
-        for name in ("ray_1_actor", "ray_2_actors"):
+        ray_rows = [k for k in rows if k != "local"]
+        for name in ray_rows:
             rows[name]["vs_local"] = r3(rows[name]["plans_per_min"] / base)
             rows[name]["vs_local_without_startup"] = r3(
                 rows[name]["plans_per_min_without_startup"] / steady
             )
         local = _reports(tmp / "local")
-        same = {k: _max_score_diff(local, _reports(tmp / k)) for k in ("ray_1_actor", "ray_2_actors")}
+        same = {k: _max_score_diff(local, _reports(tmp / k)) for k in ray_rows}
         return {
             "measurement": "batch-engines",
             "model": model,
@@ -193,9 +200,14 @@ if __name__ == "__main__":
                     help="engines: 4 (2 with --quick; 100 for the full run); invocations: 50")
     ap.add_argument("--chars", type=int, default=None, help="engines: 20000; invocations: 2000")
     ap.add_argument("--model", default="e5-small")
+    ap.add_argument("--engines", default=",".join(ENGINES),
+                    help="engines: which rows, in this order (local is always measured)")
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
     if a.what == "engines":
-        emit(measure_engines(a.plans or (2 if a.quick else 4), a.chars or 20000, a.model))
+        order = tuple(e for e in a.engines.split(",") if e)
+        if "local" not in order:
+            order = ("local", *order)
+        emit(measure_engines(a.plans or (2 if a.quick else 4), a.chars or 20000, a.model, order))
     else:
         emit(measure(a.plans or 50, a.chars or 2000, a.quick, a.model))
