@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from .config import AlignConfig
 from .errors import AlignError, InputError
-from .types import Chunk, Evidence, Report, Status, TaskResult
+from .types import Chunk, Evidence, ModelInfo, Report, Status, TaskResult
 
 Level = Literal["error", "warning", "notice"]
 LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
@@ -310,6 +310,14 @@ def evaluate(
 # --------------------------------------------------------------------------- baseline
 
 
+def scores_identity(model: ModelInfo) -> str:
+    """Which vectors the scores came from: ONNX Runtime's verified fp32 export names the torch
+    path it reproduces (``same_vectors_as``), so a baseline made with one backend still compares
+    scores with the other; anything else is its own cache fingerprint."""
+    same = model.extra.get("same_vectors_as")
+    return same if isinstance(same, str) and same else model.fingerprint
+
+
 def make_baseline(reports: Sequence[Report], root: Path | None = None) -> dict[str, Any]:
     """The ``align-baseline/1`` object: per plan path, per task status and score (and where its
     best evidence was, so a regression message can say what went missing). Deterministic: no
@@ -317,7 +325,7 @@ def make_baseline(reports: Sequence[Report], root: Path | None = None) -> dict[s
     docs: dict[str, Any] = {}
     model: dict[str, str] = {}
     for r in reports:
-        model = {"name": r.model.name, "fingerprint": r.model.fingerprint}
+        model = {"name": r.model.name, "fingerprint": scores_identity(r.model)}
         support = supporting_passages(r)
         tasks: dict[str, Any] = {}
         for set_id, _title, t in _iter_tasks(r):
@@ -430,7 +438,7 @@ def compare_to_baseline(
         compare_scores = True
         fp = base_model.get("fingerprint")
         if base_model and (
-            base_model.get("name") != r.model.name or (fp and r.model.fingerprint and fp != r.model.fingerprint)
+            base_model.get("name") != r.model.name or (fp and r.model.fingerprint and fp != scores_identity(r.model))
         ):
             compare_scores = False  # scores from different models are not comparable
             out.append(

@@ -298,6 +298,16 @@ ModelOption = typer.Option(
         " Embedding model: e5-small (default), use-m3, lexical, or a sentence-transformers path/name."
     ),
 )
+BackendOption = typer.Option(
+    None,
+    "--backend",
+    help=(
+        "e5-small 的推理后端：auto（默认：有 onnxruntime 且核对通过时用 onnx，否则 torch）、torch、onnx、"
+        "onnx-int8（实验性，未校准）。也可设 ALIGN_BACKEND。"
+        " Inference backend for e5-small: auto (default), torch, onnx, onnx-int8 (experimental,"
+        " uncalibrated); or set ALIGN_BACKEND."
+    ),
+)
 NoCacheOption = typer.Option(False, "--no-cache", help="不使用嵌入缓存。Do not read or write the embedding cache.")
 EncodingOption = typer.Option(
     None, "--encoding", help="强制文本编码（如 gbk）。Force the text encoding of .txt/.md files."

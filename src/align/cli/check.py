@@ -17,6 +17,7 @@ import typer
 from ._app import app
 from ._common import (
     EXIT_INPUT,
+    BackendOption,
     EncodingOption,
     MaxSizeOption,
     ModelOption,
@@ -93,7 +94,7 @@ def _config(config_path: Path | None, policy: list[Path] | None, sets: list[str]
     )
 
 
-def _scorer(cfg: AlignConfig, no_cache: bool, max_size: float) -> Scorer:
+def _scorer(cfg: AlignConfig, no_cache: bool, max_size: float, backend: str | None) -> Scorer:
     from ..pipeline import Scorer
 
     return Scorer(
@@ -101,6 +102,7 @@ def _scorer(cfg: AlignConfig, no_cache: bool, max_size: float) -> Scorer:
         policy_files=cfg.policies,
         set_ids=list(cfg.sets) if cfg.sets else None,
         model=cfg.model,
+        backend=backend,
         cache=not no_cache,
         progress=True,  # a line of the run's one display, on a terminal only
     )
@@ -126,6 +128,7 @@ def check(
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
@@ -149,7 +152,7 @@ def check(
             warn(f"配置的基线文件不存在，按规则检查 (configured baseline not found): {cfg.baseline}")
     base = load_baseline(base_path) if base_path is not None else None  # fail fast, before scoring
 
-    scorer = _scorer(cfg, no_cache, max_size)
+    scorer = _scorer(cfg, no_cache, max_size, backend)
     reports, errors = _score(scorer, paths, encoding, name)
     if base is not None:
         result = compare_to_baseline(reports, base, cfg, errors)
@@ -175,6 +178,7 @@ def baseline_cmd(
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
@@ -186,7 +190,7 @@ def baseline_cmd(
     from ..check import dump_baseline, make_baseline
 
     cfg = _config(config_path, policy, sets, model)
-    scorer = _scorer(cfg, no_cache, max_size)
+    scorer = _scorer(cfg, no_cache, max_size, backend)
     reports, errors = _score(scorer, paths, encoding, name)
     if errors:
         # a baseline without one of the plans would let that plan regress unnoticed
@@ -235,6 +239,7 @@ def diff(
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
@@ -251,7 +256,7 @@ def diff(
     cfg = _config(config_path, policy, sets, model)
     with tempfile.TemporaryDirectory(prefix="align-diff-") as tmp:
         old_p, new_p = _materialise(old, Path(tmp)), _materialise(new, Path(tmp))
-        scorer = _scorer(cfg, no_cache, max_size)
+        scorer = _scorer(cfg, no_cache, max_size, backend)
         with ui.live(), ui.stage("评分 scoring", total=2) as bar:
             old_r = scorer.score_path(old_p, encoding=encoding)
             bar.advance()
