@@ -190,14 +190,16 @@ def run_worker(
     model: str = "e5-small",
     tmp: Path,
     preload_model: bool = False,
+    backend: str | None = None,
 ) -> dict:
     """`align score PLANS -f json -o FILE` in a child process, with stage timings (see
-    _score_worker.py). Raises when the run fails."""
+    _score_worker.py). ``backend`` sets ALIGN_BACKEND (torch | onnx | onnx-int8; None: the
+    environment's, else auto). Raises when the run fails."""
     out_file = Path(tempfile.mkstemp(prefix="report-", suffix=".json", dir=tmp)[1])
     r = run(
         [PY, str(BENCH / "_score_worker.py"), "--model", model, "--out", str(out_file),
          *(["--preload-model"] if preload_model else []), *map(str, plans)],
-        env={"ALIGN_CACHE_DIR": str(cache_dir)},
+        env={"ALIGN_CACHE_DIR": str(cache_dir), **({"ALIGN_BACKEND": backend} if backend else {})},
     )
     if r["returncode"] != 0:
         raise RuntimeError(f"score worker failed ({r['returncode']}): {r['stderr']}")
@@ -205,6 +207,7 @@ def run_worker(
     res["wall_s"] = r["wall_s"]
     res["peak_rss_mb"] = r["peak_rss_mb"]
     res["cpu_s"] = r["cpu_s"]
+    res["report_file"] = str(out_file)
     return res
 
 

@@ -99,6 +99,7 @@ def main() -> None:
                 # model time (Embedder.stats.seconds) for the document's own texts only
                 "embed_model_doc_s": _doc_stats["model_s"],
                 "cache_hits_doc": _doc_stats["cache_hits"],
+                "backend": emb.info.extra.get("backend", "") if emb is not None else "",
                 "documents": len(docs),
                 "chunks": chunks,
                 "chars": chars,

@@ -47,7 +47,14 @@ def main() -> None:
     res["help"] = _run("bench_help.py", [])
     res["score"] = _run("bench_score.py", [])
     res["scaling"] = _run("bench_scaling.py", q)
-    res["batch"] = _run("bench_batch.py", q + (["--chars", "1000"] if a.quick else []))
+    res["batch"] = _run(
+        "bench_batch.py", ["--what", "invocations", *q, *(["--chars", "1000"] if a.quick else [])]
+    )
+    res["batch_engines"] = _run("bench_batch.py", ["--what", "engines", *q])
+    # issue 18: torch vs ONNX Runtime (cold 100k with stages, edit, encode, start-up, same
+    # results), and ONNX Runtime's thread / batch / spinning settings
+    res["backends"] = _run("bench_backends.py", q if a.quick else ["--int8"])
+    res["onnx_threads"] = _run("bench_threads.py", ["--rounds", "1" if a.quick else "3"])
     if a.profile:
         res["profile"] = _run("profile_score.py", [])
     res["machine_end"] = machine()

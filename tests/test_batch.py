@@ -63,6 +63,7 @@ def test_batch_writes_one_line_per_plan_records_failure_and_goes_on(tmp_path, ca
     code, err = batch(capsys, str(tmp_path / "plans"), "--out", str(out))
     assert code == 2  # some plans failed: said, and the others are scored
     assert "坏文件.docx" in err and "空.txt" in err and "文件为空" in err
+    assert "━" not in err and "\r" not in err  # no progress bar when stderr is not a terminal
     recs = lines(out)
     assert len(recs) == 5
     errors = [r for r in recs if r["schema"] == ERROR_SCHEMA]

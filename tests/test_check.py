@@ -301,6 +301,25 @@ def test_lost_evidence_not_compared_across_models():
     assert rules(res) == [(RULE_MODEL_CHANGED, None, "warning")]
 
 
+def test_verified_onnx_and_torch_baselines_compare_scores_but_int8_does_not():
+    """ONNX Runtime's fp32 export names the torch vectors it was verified to reproduce, so a
+    baseline from either backend still catches a score drop; an unverified backend does not."""
+    import dataclasses
+
+    def with_model(r: Report, fp: str, **extra: str) -> Report:
+        return dataclasses.replace(r, model=ModelInfo(name="e5-small", fingerprint=fp, extra=extra))
+
+    torch_run = with_model(plan(t1=("covered", 0.9)), "torch-fp")
+    onnx_run = with_model(plan(t1=("covered", 0.6)), "onnx-fp", same_vectors_as="torch-fp")
+    int8_run = with_model(plan(t1=("covered", 0.6)), "int8-fp")
+    for base_run, new_run in ((torch_run, onnx_run), (with_model(torch_run, "onnx-fp", same_vectors_as="torch-fp"), onnx_run)):
+        res = compare_to_baseline([new_run], make_baseline([base_run]), AlignConfig(regression_margin=0.05))
+        assert RULE_MODEL_CHANGED not in {v.rule for v in res.violations}
+        assert RULE_SCORE_DROP in {v.rule for v in res.violations}
+    res = compare_to_baseline([int8_run], make_baseline([torch_run]), AlignConfig(regression_margin=0.05))
+    assert [v.rule for v in res.violations] == [RULE_MODEL_CHANGED]
+
+
 def test_model_change_compares_statuses_only():
     base = make_baseline([plan(t1=("covered", 0.9), t2=("covered", 0.9))])
     other = report("plans/plan.txt", {"tzpy": [task("t1", "covered", 0.3), task("t2", "missing", 0.1)]}, model="use-m3")
@@ -621,7 +640,7 @@ def cli(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setattr(cli_check, "_scorer", lambda cfg, no_cache, max_size, calibration=None: FakeScorer())
+    monkeypatch.setattr(cli_check, "_scorer", lambda cfg, no_cache, max_size, backend=None, calibration=None: FakeScorer())
     (tmp_path / "plans").mkdir()
     (tmp_path / "plans" / "plan.txt").write_text("t1 covered 0.9\nt2 partial 0.5\nt3 missing 0.1\n", encoding="utf-8")
     runner = CliRunner()

@@ -332,11 +332,12 @@ def e5_folder() -> Path:
     return ensure_e5_model(progress=False)
 
 
-def _e5(cache_root: Path):
+def _e5(cache_root: Path, backend: str = "torch"):
+    """The torch path; the ONNX Runtime one (the default where installed) is in test_onnx.py."""
     from align.embed.cache import EmbeddingCache
     from align.embed.st import e5_embedder
 
-    return e5_embedder(cache=EmbeddingCache(cache_root), progress=False)
+    return e5_embedder(cache=EmbeddingCache(cache_root), progress=False, backend=backend)
 
 
 @pytest.mark.model

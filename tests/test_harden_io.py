@@ -296,3 +296,36 @@ def test_exit_codes_zero_and_two(plans):
     assert align("chunks", "good.txt", cwd=plans).returncode == 0
     assert align("chunks", "missing.txt", cwd=plans).returncode == 2
     assert align("chunks", "good.txt", "--format", "xml", cwd=plans).returncode == 2
+
+
+def test_an_interrupt_is_one_line_exit_130(plans, monkeypatch):
+    import align.read
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(align.read, "read_document", interrupted)
+    result = CliRunner().invoke(app, ["chunks", str(plans / "good.txt")])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines() == ["已中断 interrupted"]
+
+
+def test_a_rule_failure_is_the_only_exit_1(plans):
+    (plans / "align.toml").write_text('required = ["tzpy-09"]\n', encoding="utf-8")
+    cfg = plans / "align.toml"
+    proc = align("check", "good.txt", "-m", "lexical", "--config", cfg, cwd=plans)
+    assert proc.returncode == 1, proc.stderr.decode()
+
+
+def test_check_findings_name_a_file_with_a_newline_on_one_line():
+    from align.report.check_formats import finding_line
+
+    class V:
+        path, line, page, task_id, level, rule = "a\nb.txt", 3, None, "tzpy-04", "error", "required"
+        message_zh = "未覆盖"
+
+    class R:
+        class config:
+            source = None
+
+    assert finding_line(V, R) == "'a\\nb.txt':3:1: error required [tzpy-04] 未覆盖"

@@ -88,3 +88,13 @@ def test_score_table_and_explain_show_control_characters_visibly(tmp_path, cache
     for args in (["score", plan], ["explain", plan, "tzpy-04"]):
         out = invoke(*args, "-m", "lexical").stdout
         assert "\x1b" not in out and "␛" in out, args
+
+
+def test_terminal_text_written_as_a_string_shows_control_characters(capsys):
+    """`check -f text`, `diff` and the rest build terminal text as strings: the same rule."""
+    from align.cli._common import write_output
+
+    write_output("finding: “坚持\x1b[31m立德树人”\n", None, terminal=True)
+    write_output('{"text": "\\u001b"}', None)  # machine formats are left exactly as they are
+    out = capsys.readouterr().out
+    assert out == 'finding: “坚持␛[31m立德树人”\n{"text": "\\u001b"}\n'

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import socket
 import threading
@@ -24,7 +25,13 @@ pytest.importorskip("starlette")
 pytest.importorskip("python_multipart")
 
 from live_server import LiveServer  # noqa: E402
-from test_serve import PLAN_TXT, RecordingScorer, lexical_factory, multipart_body  # noqa: E402
+from test_serve import (  # noqa: E402
+    PLAN_TXT,
+    ROOT,
+    RecordingScorer,
+    lexical_factory,
+    multipart_body,
+)
 
 from align.serve import cpu_cores, create_app, server_config  # noqa: E402
 
@@ -204,3 +211,21 @@ def test_uploads_beyond_one_per_core_are_answered_503_in_chinese():
 def test_the_default_admits_one_upload_per_core():
     app = create_app(lambda: RecordingScorer())
     assert app.state.max_active == cpu_cores() >= 1
+
+
+def test_replaced_bytes_are_reported_on_the_page_and_in_the_json():
+    raw = PLAN_TXT.read_bytes()
+    at = raw.index("。".encode())
+    damaged = raw[:at] + b"\xff" + raw[at:]
+    with LiveServer(create_app(lexical_factory())) as srv:
+        page = httpx.post(srv.url + "/report", files={"file": ("p.txt", damaged)}, timeout=300)
+        api = httpx.post(srv.url + "/api/report", files={"file": ("p.txt", damaged)}, timeout=300)
+        clean = httpx.post(srv.url + "/api/report", files={"file": ("p.txt", raw)}, timeout=300)
+    assert page.status_code == api.status_code == clean.status_code == 200
+    note = f"p.txt: 有 1 个字节无法按 utf-8 解码，已替换为 �，首个在第 {at} 字节"
+    assert '<p class="notice" role="status">提示：' + note in page.text
+    assert api.json()["notices"][0].startswith(note)
+    assert "notices" not in clean.json()
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "src" / "align" / "schemas" / "align-report-1.json").read_text("utf-8"))
+    jsonschema.validate(api.json(), schema)

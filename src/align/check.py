@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from .config import AlignConfig
 from .errors import AlignError, InputError
-from .types import Chunk, Evidence, Report, Status, TaskResult
+from .types import Chunk, Evidence, ModelInfo, Report, Status, TaskResult
 
 Level = Literal["error", "warning", "notice"]
 LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
@@ -312,6 +312,14 @@ def evaluate(
 # --------------------------------------------------------------------------- baseline
 
 
+def scores_identity(model: ModelInfo) -> str:
+    """Which vectors the scores came from: ONNX Runtime's verified fp32 export names the torch
+    path it reproduces (``same_vectors_as``), so a baseline made with one backend still compares
+    scores with the other; anything else is its own cache fingerprint."""
+    same = model.extra.get("same_vectors_as")
+    return same if isinstance(same, str) and same else model.fingerprint
+
+
 def make_baseline(reports: Sequence[Report], root: Path | None = None) -> dict[str, Any]:
     """The ``align-baseline/1`` object: per plan path, per task status and score (and where its
     best evidence was, so a regression message can say what went missing). Deterministic: no
@@ -319,7 +327,7 @@ def make_baseline(reports: Sequence[Report], root: Path | None = None) -> dict[s
     docs: dict[str, Any] = {}
     model: dict[str, str] = {}
     for r in reports:
-        model = {"name": r.model.name, "fingerprint": r.model.fingerprint,
+        model = {"name": r.model.name, "fingerprint": scores_identity(r.model),
                  "calibration": r.model.calibration}
         support = supporting_passages(r)
         tasks: dict[str, Any] = {}
@@ -435,7 +443,7 @@ def compare_to_baseline(
         cal = base_model.get("calibration")
         if base_model and (
             base_model.get("name") != r.model.name
-            or (fp and r.model.fingerprint and fp != r.model.fingerprint)
+            or (fp and r.model.fingerprint and fp != scores_identity(r.model))
             # confidences from another calibration are on another footing (and older baselines,
             # without a calibration, were made on the pre-confidence scale)
             or cal != r.model.calibration

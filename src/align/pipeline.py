@@ -46,6 +46,7 @@ class Scorer:
         cache: bool = True,
         progress: bool = False,
         policy_sets: Sequence[PolicySet] | None = None,
+        backend: str | None = None,
         embedder: Embedder | None = None,
         calibration: Calibration | str | Path | None = None,
         max_tokens: int | None = None,
@@ -58,6 +59,7 @@ class Scorer:
             policy_sets = select_sets(load_policies(policy_files), set_ids)
         self.policy_sets: list[PolicySet] = list(policy_sets)
         self.model_name = model
+        self.backend = backend  # e5-small: auto (None) | torch | onnx | onnx-int8
         self.cache = cache
         self.progress = progress
         self._embedder = embedder
@@ -75,7 +77,9 @@ class Scorer:
             from .embed import get_embedder
 
             t0 = time.perf_counter()
-            self._embedder = get_embedder(self.model_name, cache=self.cache, progress=self.progress)
+            self._embedder = get_embedder(
+                self.model_name, cache=self.cache, progress=self.progress, backend=self.backend
+            )
             self.timings.setup += time.perf_counter() - t0
         return self._embedder
 

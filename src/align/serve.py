@@ -163,11 +163,27 @@ class ScorerHolder:
         return list(self.get().policy_sets)
 
     def score(self, data: bytes, name: str, set_ids: Sequence[str] | None) -> Report:
+        return self.score_noting(data, name, set_ids)[0]
+
+    def score_noting(
+        self, data: bytes, name: str, set_ids: Sequence[str] | None
+    ) -> tuple[Report, list[str]]:
+        """The report and the reader's notices about the file (``InputWarning``: bad bytes
+        replaced, ...), which the CLI prints on stderr and the page shows above the report."""
+        import warnings
+
+        from .errors import InputWarning
+
         scorer = self.get()
         wanted = check_set_ids(scorer.policy_sets, set_ids)
-        with self._score_lock:
+        with self._score_lock, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", InputWarning)
             report = scorer.score_bytes(data, name)
-        return select_sets(report, wanted)
+        notices = [str(w.message) for w in caught if isinstance(w.message, InputWarning)]
+        for w in caught:  # anything else is not ours to swallow
+            if not isinstance(w.message, InputWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return select_sets(report, wanted), notices
 
 
 def check_set_ids(policy_sets: Sequence[PolicySet], set_ids: Sequence[str] | None) -> list[str]:
@@ -600,7 +616,10 @@ def create_app(
             name = _check_upload(up, suffixes)
             data = bytes(up.data)
             up.data.clear()
-            report = await run_in_threadpool(holder.score, data, name, set_ids or None)
+            report, notices = await run_in_threadpool(
+                holder.score_noting, data, name, set_ids or None
+            )
+            request.state.notices = notices
         except UnsupportedType as e:
             return None, str(e), 415, set_ids
         except (InputError, BadUpload) as e:
@@ -622,7 +641,8 @@ def create_app(
             page = await form_error(request, err or "", status, checked=set_ids or None)
             page.headers.update(_extra(status) or {})
             return page
-        return html(HtmlFormatter(back_href="./").format([report]))
+        notices = getattr(request.state, "notices", [])
+        return html(HtmlFormatter(back_href="./", notices=notices).format([report]))
 
     async def report_json(request: Request) -> Response:
         report, err, status, _ = await score_request(request)
@@ -630,7 +650,11 @@ def create_app(
             return JSONResponse(
                 {"error": err, "status": status}, status_code=status, headers=_extra(status)
             )
-        return JSONResponse(report.to_dict())
+        body = report.to_dict()
+        notices = getattr(request.state, "notices", [])
+        if notices:  # what the CLI prints as 提示 warning: lines
+            body["notices"] = notices
+        return JSONResponse(body)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(

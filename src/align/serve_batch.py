@@ -423,7 +423,7 @@ def batch_form(suffixes: Sequence[str], per_file: int, total: int, policy_sets: 
 <label class="file" for="files">选择多个规划文件，或一个 .zip 压缩包（每个文件不超过 {_mb(per_file)}，合计不超过 {_mb(total)}）</label>
 <input type="file" id="files" name="{FILES_FIELD}" accept="{escape(accept)}" multiple required>
 <fieldset><legend>对照的政策集</legend>{boxes}</fieldset>
-<button type="submit">批量分析</button>
+<button id="batch-go" type="submit">批量分析</button>
 </form>
 <p class="muted">完成后给出 规划 × 任务 总览、每份规划的报告，以及 summary.xlsx、reports.jsonl 下载。</p>
 """

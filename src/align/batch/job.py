@@ -235,14 +235,21 @@ def run_batch(
 
         def on_done(plan: Plan, res: Any, seconds: float) -> None:
             rec = plan_record(plan, keys[plan.file], res, seconds)
+            try:
+                if not isinstance(res, BaseException):
+                    # the page first: a plan in reports.jsonl always has its page
+                    write_atomic(outdir / rec["batch"]["html"], page.format([res]))
+                store.append(rec)
+            except OSError as e:  # full or read-only disk: stop; what is written stays valid
+                raise ConfigError(
+                    f"无法写入批处理结果：{e.strerror or e} (cannot write to the batch folder)",
+                    path=str(outdir),
+                ) from None
             if isinstance(res, BaseException):
                 result.failed += 1
                 result.errors.append(rec["error"])
             else:
-                # the page first: a plan in reports.jsonl always has its page
-                write_atomic(outdir / rec["batch"]["html"], page.format([res]))
                 result.scored += 1
-            store.append(rec)
             progress.plan_done(plan, not isinstance(res, BaseException))
 
         for p in unreadable:
@@ -271,6 +278,11 @@ def write_overview(outdir: Path, records: Sequence[dict[str, Any]] | None = None
     for name in ("csv", "xlsx", "html"):
         fmt = get_summary_formatter(name)
         target = outdir / fmt.filename
-        write_atomic(target, fmt.render(overview))
+        try:
+            write_atomic(target, fmt.render(overview))
+        except OSError as e:  # the old file stays as it was
+            raise ConfigError(
+                f"无法写入 {fmt.filename}：{e.strerror or e} (cannot write)", path=str(target)
+            ) from None
         written.append(target)
     return written

@@ -262,7 +262,7 @@ class RayEngine:
             plan = queue.pop()
             doc = reader.remote(str(plan.path), cfg.encoding, cfg.max_bytes)
             pending[self.actors[i].score.remote(doc)] = (plan, i)
-            progress.plan_started(plan)
+            # no per-plan chunk line here: several plans are in flight on other processes
 
         for _ in range(2):  # two in flight per actor: the next plan is read while one is scored
             for i in range(len(self.actors)):

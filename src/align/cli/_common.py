@@ -227,6 +227,10 @@ def write_output(text: str, output: Path | None, *, terminal: bool = False) -> N
 
     if text and not text.endswith("\n"):
         text += "\n"
+    if terminal:  # plan text quoted in findings or tables: no escape sequence reaches a tty
+        from ..report._common import visible
+
+        text = visible(text)
     if output is None:
         try:
             buffer = getattr(sys.stdout, "buffer", None)
@@ -300,6 +304,16 @@ CalibrationOption = typer.Option(
     help=(
         "使用 align calibrate 生成的校准文件（代替内置校准）。"
         " A calibration file written by `align calibrate`, instead of the shipped one."
+    ),
+)
+BackendOption = typer.Option(
+    None,
+    "--backend",
+    help=(
+        "e5-small 的推理后端：auto（默认：有 onnxruntime 且核对通过时用 onnx，否则 torch）、torch、onnx、"
+        "onnx-int8（实验性，未校准）。也可设 ALIGN_BACKEND。"
+        " Inference backend for e5-small: auto (default), torch, onnx, onnx-int8 (experimental,"
+        " uncalibrated); or set ALIGN_BACKEND."
     ),
 )
 NoCacheOption = typer.Option(False, "--no-cache", help="不使用嵌入缓存。Do not read or write the embedding cache.")

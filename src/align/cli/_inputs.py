@@ -133,7 +133,8 @@ def _details(scorer: Scorer, reports: list[Report], seconds: float) -> None:
     store = scorer.store
     where = str(store.path) if store is not None and getattr(store, "path", None) else "不使用 off"
     t = scorer.timings
-    ui.detail(f"模型 model {m.name}（校准 calibration {m.calibration}）；缓存 cache {where}")
+    backend = f"，后端 backend {m.extra['backend']}" if m.extra.get("backend") else ""
+    ui.detail(f"模型 model {m.name}（校准 calibration {m.calibration}{backend}）；缓存 cache {where}")
     ui.detail(f"嵌入 embedded {stats.embedded} 条，缓存命中 cache hits {stats.cache_hits} 条")
     ui.detail(
         f"用时 seconds：共 total {seconds:.2f}（准备 setup {t.setup:.2f}，读取 read {t.read:.2f}，"

@@ -10,6 +10,7 @@ import typer
 
 from ._app import app
 from ._common import (
+    BackendOption,
     EncodingOption,
     MaxSizeOption,
     ModelOption,
@@ -123,6 +124,7 @@ def batch(
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
@@ -158,7 +160,15 @@ def batch(
     from ..batch import run_batch
     from .score import make_scorer
 
-    scorer = make_scorer(policy, sets, model, no_cache, progress=False, max_size=max_size)
+    scorer = make_scorer(
+        policy, sets, model, no_cache, progress=False, max_size=max_size, backend=backend
+    )
+    if backend and engine == "ray":
+        import os
+
+        from ..embed.onnxbuild import BACKEND_ENV
+
+        os.environ[BACKEND_ENV] = backend  # the Ray workers' scorers read it (local Ray inherits it)
     runner: Any = None
     if engine == "ray":
         from ..batch.ray_engine import RayEngine

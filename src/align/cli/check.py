@@ -18,6 +18,7 @@ from ._app import app
 from ._common import (
     EXIT_INPUT,
     CalibrationOption,
+    BackendOption,
     EncodingOption,
     MaxSizeOption,
     ModelOption,
@@ -95,7 +96,8 @@ def _config(config_path: Path | None, policy: list[Path] | None, sets: list[str]
 
 
 def _scorer(
-    cfg: AlignConfig, no_cache: bool, max_size: float, calibration: Path | None = None
+    cfg: AlignConfig, no_cache: bool, max_size: float, backend: str | None = None,
+    calibration: Path | None = None,
 ) -> Scorer:
     from ..pipeline import Scorer
 
@@ -105,6 +107,7 @@ def _scorer(
         policy_files=cfg.policies,
         set_ids=list(cfg.sets) if cfg.sets else None,
         model=cfg.model,
+        backend=backend,
         cache=not no_cache,
         progress=True,  # a line of the run's one display, on a terminal only
     )
@@ -130,6 +133,7 @@ def check(
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
@@ -154,7 +158,7 @@ def check(
             warn(f"配置的基线文件不存在，按规则检查 (configured baseline not found): {cfg.baseline}")
     base = load_baseline(base_path) if base_path is not None else None  # fail fast, before scoring
 
-    scorer = _scorer(cfg, no_cache, max_size, calibration)
+    scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
     reports, errors = _score(scorer, paths, encoding, name)
     if base is not None:
         result = compare_to_baseline(reports, base, cfg, errors)
@@ -180,6 +184,7 @@ def baseline_cmd(
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
@@ -192,7 +197,7 @@ def baseline_cmd(
     from ..check import dump_baseline, make_baseline
 
     cfg = _config(config_path, policy, sets, model)
-    scorer = _scorer(cfg, no_cache, max_size, calibration)
+    scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
     reports, errors = _score(scorer, paths, encoding, name)
     if errors:
         # a baseline without one of the plans would let that plan regress unnoticed
@@ -241,6 +246,7 @@ def diff(
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
     max_size: float = MaxSizeOption,
@@ -258,7 +264,7 @@ def diff(
     cfg = _config(config_path, policy, sets, model)
     with tempfile.TemporaryDirectory(prefix="align-diff-") as tmp:
         old_p, new_p = _materialise(old, Path(tmp)), _materialise(new, Path(tmp))
-        scorer = _scorer(cfg, no_cache, max_size, calibration)
+        scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
         with ui.live(), ui.stage("评分 scoring", total=2) as bar:
             old_r = scorer.score_path(old_p, encoding=encoding)
             bar.advance()

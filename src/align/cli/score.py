@@ -11,6 +11,7 @@ import typer
 from ._app import app
 from ._common import (
     CalibrationOption,
+    BackendOption,
     EncodingOption,
     MaxSizeOption,
     ModelOption,
@@ -42,6 +43,7 @@ def make_scorer(
     progress: bool = True,
     max_size: float | None = None,
     calibration: Path | None = None,
+    backend: str | None = None,
 ) -> Scorer:
     from ..pipeline import Scorer
 
@@ -50,6 +52,7 @@ def make_scorer(
         policy_files=policy or (),
         set_ids=sets or None,
         model=model,
+        backend=backend,
         cache=not no_cache,
         progress=progress,
         max_bytes=megabytes(max_size) if max_size else None,
@@ -73,6 +76,7 @@ def score(
     policy: list[Path] = PolicyOption,
     sets: list[str] = SetOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     fmt: str = typer.Option(
         None,
         "--format",
@@ -98,7 +102,7 @@ def score(
     from ..report import get_formatter
 
     fmt = resolve_format(fmt, output, SCORE_FORMATS, "table")
-    scorer = make_scorer(policy, sets, model, no_cache, max_size=max_size, calibration=calibration)
+    scorer = make_scorer(policy, sets, model, no_cache, max_size=max_size, backend=backend, calibration=calibration)
     reports, failures = score_with_progress(scorer, paths, encoding, name)
     if reports:
         formatter = get_formatter(fmt)
@@ -122,6 +126,7 @@ def explain(
     task_id: str = typer.Argument(..., help="任务编号，如 tzpy-04。Task id, e.g. tzpy-04."),
     policy: list[Path] = PolicyOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     top: int = typer.Option(8, "--top", "-n", help="显示前 N 段证据。Show the top N passages."),
     no_cache: bool = NoCacheOption,
     encoding: str = EncodingOption,
@@ -137,7 +142,7 @@ def explain(
     from ..errors import AlignError
     from ..report._common import STATUS_STYLE, status_text, visible
 
-    scorer = make_scorer(policy, None, model, no_cache, max_size=max_size, calibration=calibration)
+    scorer = make_scorer(policy, None, model, no_cache, max_size=max_size, backend=backend, calibration=calibration)
     tasks = {t.id: t for s in scorer.policy_sets for t in s.tasks}
     if task_id not in tasks:
         raise AlignError(f"没有编号为 {task_id} 的任务 (unknown task id); 可用：{', '.join(tasks)}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ._app import app
-from ._common import ModelOption, NoCacheOption, PolicyOption, handle_errors
+from ._common import BackendOption, ModelOption, NoCacheOption, PolicyOption, handle_errors
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -24,6 +24,7 @@ def serve(
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="端口。Port."),
     policy: list[Path] = PolicyOption,
     model: str = ModelOption,
+    backend: str = BackendOption,
     no_cache: bool = NoCacheOption,
 ) -> None:
     """启动网页：上传规划，选择政策集，查看 HTML 报告。Start the web page: upload a plan, read the report.
@@ -45,7 +46,7 @@ def serve(
     # Build the scorer and load the model before binding the port: a bad --model or --policy
     # is reported here, as a CLI error, and the first upload does not wait for the model.
     sys.stderr.write("正在加载政策集和模型… loading policy sets and model…\n")
-    scorer = make_scorer(policy, None, model, no_cache, progress=False)
+    scorer = make_scorer(policy, None, model, no_cache, progress=False, backend=backend)
     _ = scorer.index  # loads the embedder and embeds the tasks once
 
     loopback = host in LOOPBACK_HOSTS

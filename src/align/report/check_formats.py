@@ -76,7 +76,9 @@ def finding_line(v, result: CheckResult) -> str:
     tid = f"[{v.task_id}] " if v.task_id else ""
     page = f"（第{v.page}页）" if v.page and not v.line else ""
     message = " ".join(f"{tid}{v.message_zh}{page}".split())  # one line, whatever the text
-    return f"{path}:{v.line or 1}:1: {v.level} {v.rule} {message}"
+    from ..errors import shown_path
+
+    return f"{shown_path(path)}:{v.line or 1}:1: {v.level} {v.rule} {message}"  # one line
 
 
 class JsonCheckFormatter:

@@ -36,6 +36,7 @@ h3{font-size:1.1em;margin:1.3em 0 .4em}
 .meta dt{display:inline;font-weight:600}.meta dd{display:inline;margin:0 1.2em 0 .3em}
 .doc{margin-bottom:2.5em}
 .back{display:inline-block;margin-bottom:1em}
+.notice{border:1px solid #d4a72c;background:#fff8c5;border-radius:6px;padding:.5em .9em;word-break:break-word}
 table{border-collapse:collapse}
 .summary td,.summary th{border:1px solid #d0d7de;padding:4px 10px;text-align:left}
 .summary th{background:#f6f8fa;white-space:nowrap}
@@ -148,12 +149,16 @@ class HtmlFormatter:
         back_href: str | None = None,
         title: str | None = None,
         back_label: str = "← 上传另一份文件",
+        notices: Sequence[str] = (),
     ) -> None:
         # back_href: link shown above the report (the web app points it at its upload form,
         # a batch at its overview page, with its own label).
         self.back_href = back_href
         self.back_label = back_label
         self.title = title
+        # notices: what the reader had to say about the input (bad bytes replaced, ...), shown
+        # above the report as the CLI shows them on stderr.
+        self.notices = tuple(notices)
 
     # ------------------------------------------------------------------ page
     def format(self, reports: Sequence[Report]) -> str:
@@ -177,6 +182,8 @@ class HtmlFormatter:
         if self.back_href is not None:
             parts.append(f'<a class="back" href="{escape(self.back_href)}">{escape(self.back_label)}</a>')
         parts.append(f"<h1>{escape(title)}</h1>")
+        for note in self.notices:
+            parts.append(f'<p class="notice" role="status">提示：{escape(note)}</p>')
         if not reports:
             parts.append('<p class="muted">没有报告。(no reports)</p>')
         if len(reports) > 1:
