@@ -17,8 +17,8 @@ import typer
 from ._app import app
 from ._common import (
     EXIT_INPUT,
-    CalibrationOption,
     BackendOption,
+    CalibrationOption,
     EncodingOption,
     MaxSizeOption,
     ModelOption,

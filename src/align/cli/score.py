@@ -10,8 +10,8 @@ import typer
 
 from ._app import app
 from ._common import (
-    CalibrationOption,
     BackendOption,
+    CalibrationOption,
     EncodingOption,
     MaxSizeOption,
     ModelOption,
