@@ -10,8 +10,8 @@ Training passages:
   ``../shared/realplans/``, grouped by document, with their headings), weight 1;
 * the written dev set's calibration split (``dev/passages.jsonl``), weight ``WRITTEN_WEIGHT``, so
   the project's own wording helps tasks real plans rarely touch but cannot dominate;
-* the written unrelated documents (``dev/unrelated/``: hospital, company), as documents about
-  nothing.
+* the written unrelated documents (``dev/unrelated/``: hospital, company), as documents that may
+  reach ``covered`` on no task, and the primary school's plan with its paragraph labels.
 The real ``validation`` split and the other institutions' documents are never used here
 (``make eval`` reports on them).
 """
@@ -32,7 +32,8 @@ from align.evaluate_real import labelled_passages, load_units  # noqa: E402
 from align.scoring import BACKGROUND_FILE, calibration_path, load_background  # noqa: E402
 
 WRITTEN_WEIGHT = 0.3
-UNRELATED_FILES = ("hospital.txt", "company.txt")  # the primary school plan answers fyp43-*
+UNRELATED_FILES = ("hospital.txt", "company.txt")
+PRIMARY_PASSAGES = UNRELATED_DIR / "primary_school.passages.jsonl"
 
 
 def write_background() -> None:
@@ -63,7 +64,14 @@ def training_passages() -> list[LabelledPassage]:
         for para in (UNRELATED_DIR / name).read_text(encoding="utf-8").split("\n")
         if len(para.strip()) >= 10
     ]
-    return real + written + unrelated
+    # the primary school's plan, labelled paragraph by paragraph (it answers fyp43-1/4/5): its
+    # 立德树人 and teachers are no evidence for the vocational tasks (which the context gate
+    # keeps from "covered" anyway: it names no vocational education)
+    primary = [
+        LabelledPassage(r["text"], r["labels"], "unrelated:primary_school.txt", r["heading"], WRITTEN_WEIGHT)
+        for r in map(json.loads, PRIMARY_PASSAGES.read_text(encoding="utf-8").splitlines())
+    ]
+    return real + written + unrelated + primary
 
 
 def calibrate(model: str) -> dict:
@@ -78,7 +86,11 @@ def calibrate(model: str) -> dict:
                     calibration=starting_calibration(model))
     key = "custom" if custom else scorer.embedder.key
     scorer._calibration = starting_calibration(key)
-    cal, info = fit(scorer, training_passages(), key=key, use_vectors=not custom)
+    unrelated = frozenset(
+        [u.doc for u in load_units() if u.unrelated and u.split == "calibration"]
+        + [f"unrelated:{name}" for name in UNRELATED_FILES]
+    )
+    cal, info = fit(scorer, training_passages(), key=key, use_vectors=not custom, unrelated=unrelated)
     meta = {
         "model_name": "(any other sentence-transformers model)" if custom else scorer.embedder.info.name,
         "written_by": "scripts/calibrate.py",
@@ -102,7 +114,19 @@ def main() -> int:
             BACKGROUND_FILE.write_text(bg, encoding="utf-8")
         shipped = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         new = cal.to_dict()
-        same = shipped.get("thresholds") == new["thresholds"] and _close(shipped.get("head"), new["head"])
+        # fitted numerically from vectors that two backends reproduce to 1e-4: equal to the
+        # optimiser's tolerance, not to the last digit
+        old_head = {k: v for k, v in (shipped.get("head") or {}).items() if k != "task_vectors"}
+        new_head = {k: v for k, v in new["head"].items() if k != "task_vectors"}
+        old_p = (shipped.get("fit") or {}).get("mean_probability", {})
+        new_p = out["info"]["mean_probability"]
+        same = (
+            _close(shipped.get("thresholds"), new["thresholds"], 5e-3)
+            and _close(old_head, new_head, 2e-2)
+            and sorted((shipped.get("head") or {}).get("task_vectors", {})) == sorted(new["head"]["task_vectors"])
+            and old_p.keys() == new_p.keys()
+            and all(abs(old_p[k] - new_p[k]) <= 5e-3 for k in new_p)
+        )
         print("calibration reproduces the shipped file" if same else "calibration DIFFERS from the shipped file")
         if not same:
             print(json.dumps({"shipped": shipped.get("thresholds"), "recomputed": new["thresholds"]}, ensure_ascii=False))
@@ -114,7 +138,7 @@ def main() -> int:
 
 
 def _close(a: object, b: object, tol: float = 1e-3) -> bool:
-    """Heads are fitted numerically: equal up to the optimiser's tolerance."""
+    """Equal up to a relative tolerance (absolute for values near 0), recursively."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_close(a[k], b[k], tol) for k in a)
     if isinstance(a, list) and isinstance(b, list):

@@ -62,7 +62,11 @@ def test_padding_with_unrelated_text_loses_nothing_and_invents_no_coverage(score
     alone = statuses(scorer, body(docs, plan))
     padded = statuses(scorer, body(docs, plan) + "\n" + unrelated_text(docs))
     lost = [t for t, s in alone.items() if s in ADDRESSED and padded[t] == "missing"]
-    invented = [t for t, s in alone.items() if s == "missing" and padded[t] == "covered"]
+    # the rural plan legitimately addresses a few tasks (乡村学校, 乡村教师): those may be covered
+    legit = set(next(d["gold"] for n, d in docs.items() if n.startswith("R08")))
+    invented = [
+        t for t, s in alone.items() if s == "missing" and padded[t] == "covered" and t not in legit
+    ]
     assert alone != {t: "missing" for t in alone}, "the plan itself must address something"
     assert not lost, f"addressed tasks turned missing by padding: {lost}"
     assert not invented, f"missing tasks turned covered by unrelated text: {invented}"

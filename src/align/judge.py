@@ -204,6 +204,11 @@ def decide(
     ti = 0
     for s in policy_sets:
         task_results = []
+        # vocational policies: a plan that never names vocational education (a primary school's)
+        # covers none of their tasks, however close its wording (the labelling rule, as a gate)
+        in_context = not s.context_terms or any(
+            term in c.text for c in chunks for term in s.context_terms
+        )
         for t in s.tasks:
             th = calibration.threshold_for(t)
             row = conf[ti] if conf.size else np.zeros(0)
@@ -213,6 +218,14 @@ def decide(
             c = 100.0 * document_confidence(row / 100.0, calibration.top_k)
             top = float(row.max()) if row.size else 0.0
             status = _status(c, n_support, th, min_p)
+            reason = _reason(status, c, top, n_support, th, min_p)
+            if status == "covered" and not in_context:
+                status = "partial"
+                shown = "”“".join(s.context_terms[:3])
+                reason = (
+                    f"{n_support} 段内容与该任务相近（综合置信度 {c:.0f}），但全文未出现职业教育语境"
+                    f"（如“{shown}”）：最多判为部分覆盖。"
+                )
             terms = [*t.terms, *t.aliases]
             ev = _evidence(chunks, row, raw, floor, terms, MAX_EVIDENCE, words_of)
             subs = _sub_measures(chunks, t, ti, scores, row, floor, terms, words_of)
@@ -225,7 +238,7 @@ def decide(
                     evidence=ev,
                     sub_measures=subs,
                     threshold=Threshold(th.covered, th.partial, floor),
-                    reason=_reason(status, c, top, n_support, th, min_p),
+                    reason=reason,
                     raw_score=logit(c / 100.0),
                     support=n_support,
                 )

@@ -41,6 +41,7 @@ _SET_KEYS: dict[str, tuple[bool, str]] = {
     "date": (True, "date"),
     "number": (False, "str"),
     "source": (False, "str"),
+    "context_terms": (False, "strlist"),
 }
 _TASK_KEYS: dict[str, tuple[bool, str]] = {
     "id": (True, "id"),
@@ -270,6 +271,8 @@ class _Checker:
             if k in meta
         }
         sv.setdefault("number", "")
+        if "context_terms" in sv:
+            sv["context_terms"] = tuple(sv["context_terms"])
 
         tasks_raw = data.get("tasks")
         if tasks_raw is None or (isinstance(tasks_raw, list) and not tasks_raw):
@@ -511,6 +514,7 @@ def policies_to_dict(sets: Sequence[PolicySet]) -> dict[str, Any]:
                 "number": s.number,
                 "date": s.date,
                 "source": s.source,
+                "context_terms": list(s.context_terms),
                 "path": s.path,
                 "tasks": [
                     {

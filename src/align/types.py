@@ -128,6 +128,9 @@ class PolicySet:
     tasks: tuple[Task, ...]
     source: str = ""  # where the text was taken from
     path: str = ""  # file it was loaded from
+    # the plan must mention one of these somewhere for any task of the set to be "covered"
+    # (vocational policies: 职业, 高职, 校企 ...); without them a task is at most "partial"
+    context_terms: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- score / report
