@@ -11,8 +11,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # CPU torch first: on Linux a plain `torch` requirement pulls the multi-GB CUDA build, so it comes
-# from PyTorch's CPU wheel index there (macOS wheels on PyPI are CPU builds already).
-TORCH_INDEX = $(if $(filter Linux,$(shell uname -s)),--index-url https://download.pytorch.org/whl/cpu,)
+# from PyTorch's CPU wheel index there (macOS wheels on PyPI are CPU builds already). An *extra*
+# index: its 2.13.0+cpu outranks PyPI's 2.13.0, and torch's own dependencies still come from PyPI
+# on machines that reach only PyPI (where a CPU wheel on local disk serves torch itself).
+TORCH_INDEX = $(if $(filter Linux,$(shell uname -s)),--retries 1 --extra-index-url https://download.pytorch.org/whl/cpu,)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q torch==2.13.0 $(TORCH_INDEX)
