@@ -1,7 +1,7 @@
 """Cut the real documents of ../shared/realplans/ into labelling units (run once; kept for
 reproduction). A unit is a chunk of align's chunker at the time the units were made; the repo keeps
 only its document, character offsets into the document body and a hash of its text, never the
-text itself (the documents are third-party)."""
+text itself nor its headings (the documents are third-party; headings are recomputed on load)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ def main() -> None:
                     "start": c.location.start,
                     "end": c.location.end,
                     "sha256": hashlib.sha256(c.text.encode("utf-8")).hexdigest()[:16],
-                    "heading": c.location.heading or "",
                 }
             )
     with out.open("w", encoding="utf-8") as fh:

@@ -90,6 +90,21 @@ def load_bodies(root: Path | None = None) -> dict[str, str]:
     }
 
 
+def _headings(bodies: dict[str, str]) -> dict[tuple[str, int, int], str]:
+    """Each chunk's heading path, recomputed from the documents (headings are the documents' own
+    words, so the repo does not store them): (document, start, end) -> heading."""
+    from .chunk import chunk_document
+    from .read import read_bytes
+
+    out: dict[tuple[str, int, int], str] = {}
+    for name, body in bodies.items():
+        if not body.strip():
+            continue
+        for c in chunk_document(read_bytes(body.encode("utf-8"), name)):
+            out[(name, c.location.start, c.location.end)] = c.location.heading or ""
+    return out
+
+
 def load_units(
     root: Path | None = None,
     *,
@@ -107,6 +122,7 @@ def load_units(
                 row = json.loads(line)
                 lab[row["id"]] = dict(row["labels"])
     meta = json.loads(docs_file.read_text(encoding="utf-8")) if docs_file.exists() else {}
+    headings = _headings(bodies)
     out: list[RealUnit] = []
     for line in units_file.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -121,7 +137,8 @@ def load_units(
         m = meta.get(u["doc"], {})
         out.append(
             RealUnit(
-                u["id"], u["doc"], u["start"], u["end"], text, u["heading"], lab.get(u["id"], {}),
+                u["id"], u["doc"], u["start"], u["end"], text,
+                headings.get((u["doc"], u["start"], u["end"]), ""), lab.get(u["id"], {}),
                 m.get("split", ""), m.get("institution", ""), bool(m.get("unrelated", False)),
             )  # fmt: skip
         )
