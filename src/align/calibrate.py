@@ -446,18 +446,8 @@ def starting_calibration(key: str) -> Calibration:
 
 
 def write_calibration(cal: Calibration, info: dict[str, Any], path: Path, **meta: Any) -> None:
-    """Write atomically (temp file + rename) so a failed write leaves the old file."""
-    import os
-    import tempfile
+    """Write atomically (``fileio.write_atomic``) so a failed write leaves the old file."""
+    from .fileio import write_atomic
 
     data = {**cal.to_dict(), **meta, "fit": info}
-    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))

@@ -184,7 +184,7 @@ def evaluate_real(
     scored whole) per split, through the public scoring path only."""
     import numpy as np
 
-    from .evaluate import _nanmean, average_precision, prf, roc_auc
+    from .evaluate import passage_metrics, prf
     from .read import read_bytes
 
     rs = rs or RealSet(root or REALPLANS_DIR)
@@ -199,16 +199,7 @@ def evaluate_real(
             rep = scorer.score_document(read_bytes(u.text.encode("utf-8"), f"{u.id}.txt"))
             ts = _task_scores(rep)
             scores[:, j] = [ts[t][0] for t in task_ids]
-        per_task = {}
-        for ti, tid in enumerate(task_ids):
-            pos = np.array([tid in u.labels for u in us])
-            per_task[tid] = {
-                "auc": roc_auc(scores[ti], pos),
-                "ap": average_precision(scores[ti], pos),
-                "positives": int(pos.sum()),
-            }
-        labelled = [j for j, u in enumerate(us) if u.labels]
-        top1 = [task_ids[int(np.argmax(scores[:, j]))] in us[j].labels for j in labelled]
+        ranking = passage_metrics(task_ids, scores, us)  # the written set's measures, same code
         tp = fp = fn = 0
         wrong_covered: dict[str, list[str]] = {}
         doc_rows = {}
@@ -228,10 +219,10 @@ def evaluate_real(
                     wrong_covered.setdefault(name, []).append(t)
         result[split] = {
             "passages": len(us),
-            "mean_auc": _nanmean(v["auc"] for v in per_task.values()),
-            "mean_ap": _nanmean(v["ap"] for v in per_task.values()),
-            "top1": float(np.mean(top1)) if top1 else float("nan"),
-            "per_task": per_task,
+            "mean_auc": ranking["mean_auc"],
+            "mean_ap": ranking["mean_ap"],
+            "top1": ranking["top1"],
+            "per_task": ranking["per_task"],
             "coverage": prf(int(tp), int(fp), int(fn)),
             "documents": doc_rows,
             "unrelated_covered": wrong_covered,

@@ -509,7 +509,7 @@ def score_chunks(
     document: a passage means the same in a 1-page and a 100-page plan."""
     import numpy as np
 
-    from .judge import sigmoid
+    from .judge import FEATURES, sigmoid
 
     n_t, n_c = len(index.tasks), len(chunks)
     if n_c == 0:
@@ -519,8 +519,7 @@ def score_chunks(
         chunks, index, embedder, calibration, vectors=vectors, lex_weights=lex_weights
     )
     head = calibration.head
-    names = ("dense_main", "dense_sub", "lex_main", "lex_sub")
-    cols = [names.index(f) for f in head.features]
+    cols = [FEATURES.index(f) for f in head.features]  # chunk_features' columns are FEATURES
     lg = head.logits(feats[:, :, cols], [t.id for t in index.tasks], vec)
     if calibration.negative_penalty:
         for ti, t in enumerate(index.tasks):

@@ -58,9 +58,10 @@ def calibrate(
             written_by="align calibrate", labels=str(labels),
         )  # fmt: skip
     except OSError as e:
-        from ..errors import AlignError
+        from ..errors import OutputError
+        from ..fileio import os_reason
 
-        raise AlignError(f"无法写入校准文件 ({e.strerror or e})", path=str(output)) from None
+        raise OutputError(os_reason(e, output, writing=True), path=str(output)) from None
     pos = sum(1 for v in info["positives"].values() if v)
     sys.stderr.write(
         f"已写入 {output}：{info['passages']} 段标注（{info['labelled']} 段涉及任务，"
