@@ -18,7 +18,7 @@ import unicodedata
 
 from ..chunk import heading_level, is_heading_line
 from ..types import Document
-from ._common import Piece, assemble, fail
+from ._common import Piece, assemble, display_width, fail
 
 _PAGE_NO = re.compile(
     r"^(?:[-—–\s]*\d{1,4}[-—–\s]*|第\s*\d+\s*页(?:\s*[，,/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|page\s*\d+(?:\s*of\s*\d+)?)$",
@@ -87,10 +87,6 @@ def read_pdf(data: bytes, path: str) -> Document:
     return doc
 
 
-def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-
 def _wide(c: str) -> bool:
     return unicodedata.east_asian_width(c) in "WF"
 
@@ -105,7 +101,7 @@ def _paragraphs(page_text: str):
         lines.pop(0)
     if not lines:
         return
-    widest = max(_width(ln) for ln in lines)
+    widest = max(display_width(ln) for ln in lines)
     cur: list[str] = []
 
     def flush():
@@ -125,7 +121,7 @@ def _paragraphs(page_text: str):
                 _ENDS_PARAGRAPH.search(prev) is not None
                 or heading_level(ln) is not None
                 or (len(cur) == 1 and is_heading_line(prev) is not None)
-                or _width(prev) < _SHORT_LINE * widest
+                or display_width(prev) < _SHORT_LINE * widest
             )
             if new_para:
                 yield flush()

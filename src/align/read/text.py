@@ -16,12 +16,13 @@ import codecs
 import re
 import threading
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
-from ..chunk import is_heading_line
+from ..chunk import heading_level, is_heading_line
 from ..errors import InputError, InputWarning
 from ..types import Block, Document
-from ._common import fail, sha256
+from ._common import display_width, fail, sha256
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -250,28 +251,103 @@ def _require_text(text: str, path: str) -> None:
 
 
 def read_txt(data: bytes, path: str, *, encoding: str | None = None) -> Document:
-    """One block per non-blank line: Chinese plans saved as text put a paragraph on a line."""
+    """One block per paragraph. Chinese plans saved as text usually put a paragraph on a line;
+    text copied out of a PDF keeps the page's line breaks, and those lines are joined back
+    into their paragraph (:func:`wrapped_lines`). ``Document.text`` is the file's text either
+    way, so a joined block keeps its line breaks and its offsets stay exact."""
     text, used = decode(data, path, encoding)
     _require_text(text, path)
+    lines = text.split("\n")
+    runs_on = wrapped_lines(lines)
     blocks: list[Block] = []
     pos = 0
-    for lineno, line in enumerate(text.split("\n"), 1):
+    start: int | None = None  # of the open paragraph
+    first_line = 0
+    for i, line in enumerate(lines):
         stripped = line.strip()
         if stripped:
             s = pos + (len(line) - len(line.lstrip()))
-            lvl = is_heading_line(stripped)
-            blocks.append(
-                Block(
-                    stripped,
-                    s,
-                    s + len(stripped),
-                    kind="heading" if lvl is not None else "paragraph",
-                    level=lvl,
-                    line=lineno,
-                )
-            )
+            if start is None:
+                start, first_line = s, i + 1
+            if i not in runs_on:
+                end = s + len(stripped)
+                body = text[start:end]
+                lvl = is_heading_line(body)
+                kind = "heading" if lvl is not None else "paragraph"
+                blocks.append(Block(body, start, end, kind=kind, level=lvl, line=first_line))
+                start = None
         pos += len(line) + 1
     return Document(path, text, tuple(blocks), "txt", sha256(data), used)
+
+
+# ---------------------------------------------------------------- lines wrapped at a fixed width
+#
+# A plan copied out of a PDF (or saved from an editor that wraps) arrives as lines cut at the
+# page width, mid-sentence: "……推进职业教育与普通教育双向互认、纵向流动，建设一\n体化……".
+# Taken line by line, such a "paragraph" is a fragment that names half a measure. Two steps
+# find them without guessing: the wrap width is the width most lines share (a plan written
+# one paragraph a line has no such width), and a line runs on when it has that width, does
+# not end a sentence and the next line does not start a new item, heading or table row.
+
+_ENDS_PARAGRAPH = re.compile(r"[。！？；!?;：:][”’」』）)】》\"']*$")
+_MARKUP_LINE = re.compile(r"^(?:#{1,6}\s|\||[-*+>]\s|```|~~~)")
+# a table row copied as text: cells apart by a tab or several spaces, or a leading row number
+_ROW_LIKE = re.compile(r"\t| {2,}|\u3000{2,}|^\d{1,3}\s")
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])[ \u3000]+(?=[\u4e00-\u9fff])")
+WRAP_MIN_WIDTH = 24  # display columns; narrower lines are items, not a page width
+WRAP_MAX_WIDTH = 120
+WRAP_SHARE = 0.08  # of the non-blank lines must share the wrap width (and at least 3)
+WRAP_SLACK = 0.1  # a wrapped line may be this much narrower (punctuation, Latin, a short word)
+
+
+def _numbered_heading(line: str) -> bool:
+    return heading_level(line) is not None and is_heading_line(line) is not None
+
+
+def _row_like(line: str) -> bool:
+    return _ROW_LIKE.search(line) is not None or len(_CJK_GAP.findall(line)) >= 2
+
+
+def wrap_width(lines: list[str]) -> int | None:
+    """The display width the text was wrapped at, or None when it was not wrapped.
+
+    The width ``w`` (``WRAP_MIN_WIDTH``..``WRAP_MAX_WIDTH``) whose window ``[w·0.9, w]`` holds
+    the most lines, ties going to the wider; it must hold ``WRAP_SHARE`` of the non-blank lines
+    and at least three. Short numbered headings do not count: they are not cut at the width.
+    """
+    stripped = [ln.strip() for ln in lines]
+    body = [s for s in stripped if s]
+    widths = Counter(display_width(s) for s in body if not _numbered_heading(s))
+    need = max(3.0, WRAP_SHARE * len(body))
+    best: tuple[int, int] | None = None  # (lines in the window, width)
+    for w in sorted(x for x in widths if WRAP_MIN_WIDTH <= x <= WRAP_MAX_WIDTH):
+        held = sum(n for x, n in widths.items() if w * (1 - WRAP_SLACK) <= x <= w)
+        if held >= need and (best is None or held >= best[0]):
+            best = (held, w)
+    return best[1] if best else None
+
+
+def wrapped_lines(lines: list[str]) -> set[int]:
+    """Indexes of the lines that run on into the next line (see the comment above)."""
+    width = wrap_width(lines)
+    if width is None:
+        return set()
+    out: set[int] = set()
+    for i in range(len(lines) - 1):
+        s, nxt = lines[i].strip(), lines[i + 1].strip()
+        if not s or not nxt:
+            continue
+        w = display_width(s)
+        if not width * (1 - WRAP_SLACK) <= w <= width + 2 or _ENDS_PARAGRAPH.search(s):
+            continue
+        if _MARKUP_LINE.match(s) or _MARKUP_LINE.match(nxt) or heading_level(nxt) is not None:
+            continue
+        if _row_like(s) or _row_like(nxt):
+            continue
+        if is_heading_line(s) is not None and w < width - 1:
+            continue  # a heading of its own, not the first line of a numbered paragraph
+        out.add(i)
+    return out
 
 
 _MD_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]|$)")
