@@ -128,6 +128,38 @@ def lead_title(text: str, *, max_chars: int = 20) -> str | None:
     return heading_title(s[:max_chars] + "…")
 
 
+_WRAP_END = re.compile("[\u3400-\u4dbf\u4e00-\u9fff、，“”《》（）]$")
+_WRAP_START = re.compile("^[\u3400-\u4dbf\u4e00-\u9fff“‘《（]")
+UNWRAP_MIN_CHARS = 20  # a shorter line ending without punctuation is a title or a table cell
+
+
+def unwrap(text: str) -> str:
+    """``text`` with the line breaks inside Chinese sentences removed (a paragraph that was
+    wrapped at a page width, see ``read.text.wrapped_lines``), for the model and for previews.
+
+    A break goes when the line before it is long, is no heading and ends in a character or a
+    comma, and the next line starts with a character and is not numbered. Other breaks stay.
+    """
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    parts = [lines[0]]
+    for prev, line in zip(lines, lines[1:]):
+        p, n = prev.strip(), line.strip()
+        if (
+            len(p) >= UNWRAP_MIN_CHARS
+            and _WRAP_END.search(p)
+            and _WRAP_START.match(n)
+            and is_heading_line(p) is None
+            and heading_level(n) is None
+        ):
+            parts[-1] = parts[-1].rstrip()
+            parts.append(n)
+        else:
+            parts.append("\n" + line)
+    return "".join(parts)
+
+
 # --------------------------------------------------------------------------- tokens
 
 _CJK_RANGES = (

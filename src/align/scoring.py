@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .chunk import unwrap
 from .errors import ModelError
 from .types import (
     Chunk,
@@ -197,12 +198,14 @@ def sub_lexical_query(task: Task, i: int) -> str:
 
 
 def chunk_embed_text(chunk: Chunk, heading_context: bool) -> str:
-    """What the model sees for a chunk: the innermost heading gives a short paragraph its topic."""
+    """What the model sees for a chunk: its text with page-width line wraps removed, and the
+    innermost heading, which gives a short paragraph its topic."""
+    text = unwrap(chunk.text)
     if heading_context and chunk.heading_path:
         head = chunk.heading_path[-1]
-        if head and not chunk.text.startswith(head):
-            return f"{head}：{chunk.text}"
-    return chunk.text
+        if head and not text.startswith(head):
+            return f"{head}：{text}"
+    return text
 
 
 _NO_LOCATION = Location(0, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..chunk import unwrap
 from ..types import SetResult, Status, TaskResult
 
 STATUS_LABEL: dict[str, str] = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖"}
@@ -26,7 +27,7 @@ def summary_line(s: SetResult) -> str:
 
 def snippet(text: str, width: int = 60, heading: str | None = None) -> str:
     """A one-line preview; leading heading lines (already shown as the location) are dropped."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in unwrap(text).splitlines() if ln.strip()]
     heads = set(heading.split(" > ")) if heading else set()
     while len(lines) > 1 and lines[0] in heads:
         lines.pop(0)
