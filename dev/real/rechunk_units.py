@@ -1,0 +1,78 @@
+"""Re-cut the real documents with the current chunker and carry the labels over (run when the
+reader or chunker changes how a document is cut; kept for reproduction).
+
+Documents whose cut is unchanged keep their unit ids and labels exactly. In a document cut
+differently, every new unit gets the labels of the old units it overlaps (the union; "core" wins
+over "partial"), and the units are numbered anew. The repo keeps positions and hashes only, as
+``build_units.py`` does; the texts stay in ``../shared/realplans/``.
+
+    python dev/real/rechunk_units.py [REALPLANS_DIR]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from align.chunk import chunk_document
+from align.evaluate_real import LABELS_FILE, REALPLANS_DIR, UNITS_FILE, load_bodies
+from align.read import read_bytes
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def _merge(labels: list[dict[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for lab in labels:
+        for task, level in lab.items():
+            if out.get(task) != "core":
+                out[task] = level
+    return dict(sorted(out.items()))
+
+
+def main() -> None:
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else REALPLANS_DIR
+    bodies = load_bodies(root)
+    old_units = _rows(UNITS_FILE)
+    old_labels = {r["id"]: r["labels"] for r in _rows(LABELS_FILE)}
+    by_doc: dict[str, list[dict]] = {}
+    for u in old_units:
+        by_doc.setdefault(u["doc"], []).append(u)
+    units, labels, changed = [], [], []
+    for name, olds in by_doc.items():
+        body = bodies[name]
+        doc = read_bytes(body.encode("utf-8"), name)
+        assert doc.text == body, name
+        spans = [(c.location.start, c.location.end) for c in chunk_document(doc)]
+        if spans == [(u["start"], u["end"]) for u in olds]:
+            units.extend(olds)
+            labels.extend({"id": u["id"], "labels": old_labels.get(u["id"], {})} for u in olds)
+            continue
+        changed.append(f"{name[:3]} {len(olds)} -> {len(spans)}")
+        for i, (s, e) in enumerate(spans, 1):
+            uid = f"{name[:3]}-u{i:03d}"
+            text = body[s:e]
+            units.append(
+                {
+                    "id": uid,
+                    "doc": name,
+                    "start": s,
+                    "end": e,
+                    "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+                }
+            )
+            over = [old_labels.get(u["id"], {}) for u in olds if u["start"] < e and s < u["end"]]
+            labels.append({"id": uid, "labels": _merge(over)})
+    for path, rows in ((UNITS_FILE, units), (LABELS_FILE, labels)):
+        with path.open("w", encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"{len(old_units)} -> {len(units)} units; cut differently: {', '.join(changed) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
