@@ -97,3 +97,19 @@ def test_a_heading_is_not_glued_to_its_paragraph():
         PARAGRAPHS[3],
     ]
     assert doc.blocks[1].kind == "heading"
+
+
+def test_a_numbered_item_cut_at_the_width_is_one_paragraph():
+    """第九条…: the first line is as wide as the page less the paragraph's two-character indent
+    and looks like a heading on its own; it ends mid-phrase, so it runs on."""
+    item = (
+        "第九条联合体领导小组是联合体的决策机构，负责联合体运作的整体规划与管理，决定贯通专业的"
+        "调整与优化，统筹与整合相关教学资源，审议专业教学管理制度并推动实施。"
+    )
+    first, rest = item[:28], item[28:]
+    lines = [first] + [rest[i : i + 30] for i in range(0, len(rest), 30)]
+    text = "\n".join(_wrap(PARAGRAPHS[1:2]).splitlines() + lines + _wrap(PARAGRAPHS[3:4]).splitlines())
+    doc = _doc(text + "\n")
+    assert [b.text.replace("\n", "") for b in doc.blocks] == [PARAGRAPHS[1], item, PARAGRAPHS[3]]
+    (chunk,) = [c for c in chunk_document(doc) if c.text.startswith("第九条")]
+    assert "\n" not in chunk_embed_text(chunk, heading_context=True)

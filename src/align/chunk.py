@@ -101,9 +101,14 @@ def is_heading_line(text: str, *, max_chars: int = HEADING_MAX_CHARS) -> int | N
     return lvl
 
 
+_CJK_WRAP = re.compile("(?<=[\u3400-\u4dbf\u4e00-\u9fff])[ \t]*\n[ \t]*(?=[\u3400-\u4dbf\u4e00-\u9fff])")
+
+
 def heading_title(text: str, *, max_chars: int = TITLE_MAX_CHARS) -> str:
-    """A heading as it appears in a heading path: markdown marks dropped, whitespace collapsed."""
+    """A heading as it appears in a heading path: markdown marks dropped, whitespace collapsed
+    (a line break between two Chinese characters is a page-width wrap and goes entirely)."""
     s = re.sub(r"^#{1,6}[ \t]+", "", text.strip())
+    s = _CJK_WRAP.sub("", s)
     s = re.sub(r"[ \t#]+$", "", s) if s.endswith("#") else s
     s = re.sub(r"\s+", " ", s).strip()
     return s if len(s) <= max_chars else s[: max_chars - 1] + "…"
@@ -131,14 +136,17 @@ def lead_title(text: str, *, max_chars: int = 20) -> str | None:
 _WRAP_END = re.compile("[\u3400-\u4dbf\u4e00-\u9fff、，“”《》（）]$")
 _WRAP_START = re.compile("^[\u3400-\u4dbf\u4e00-\u9fff“‘《（]")
 UNWRAP_MIN_CHARS = 20  # a shorter line ending without punctuation is a title or a table cell
+# A numbered line this long that ends mid-phrase is the first line of a wrapped item
+# (第九条……负责联合体运作的整体规划与), not a heading: Chinese plans' headings are shorter.
+UNWRAP_HEADING_CHARS = 26
 
 
 def unwrap(text: str) -> str:
     """``text`` with the line breaks inside Chinese sentences removed (a paragraph that was
     wrapped at a page width, see ``read.text.wrapped_lines``), for the model and for previews.
 
-    A break goes when the line before it is long, is no heading and ends in a character or a
-    comma, and the next line starts with a character and is not numbered. Other breaks stay.
+    A break goes when the line before it is long, is no short heading and ends in a character
+    or a comma, and the next line starts with a character and is not numbered. Other breaks stay.
     """
     if "\n" not in text:
         return text
@@ -150,7 +158,7 @@ def unwrap(text: str) -> str:
             len(p) >= UNWRAP_MIN_CHARS
             and _WRAP_END.search(p)
             and _WRAP_START.match(n)
-            and is_heading_line(p) is None
+            and (len(p) >= UNWRAP_HEADING_CHARS or is_heading_line(p) is None)
             and heading_level(n) is None
         ):
             parts[-1] = parts[-1].rstrip()

@@ -298,6 +298,9 @@ WRAP_MIN_WIDTH = 24  # display columns; narrower lines are items, not a page wid
 WRAP_MAX_WIDTH = 120
 WRAP_SHARE = 0.08  # of the non-blank lines must share the wrap width (and at least 3)
 WRAP_SLACK = 0.1  # a wrapped line may be this much narrower (punctuation, Latin, a short word)
+# A numbered line as wide as the page (less a paragraph's two-character indent) that ends
+# mid-phrase is the first line of an item (第九条……负责联合体运作的整体规划与), not a heading.
+WRAP_INDENT = 4
 
 
 def _numbered_heading(line: str) -> bool:
@@ -344,7 +347,7 @@ def wrapped_lines(lines: list[str]) -> set[int]:
             continue
         if _row_like(s) or _row_like(nxt):
             continue
-        if is_heading_line(s) is not None and w < width - 1:
+        if is_heading_line(s) is not None and w < width - WRAP_INDENT:
             continue  # a heading of its own, not the first line of a numbered paragraph
         out.add(i)
     return out
