@@ -40,7 +40,7 @@ def test_wrapped_paragraphs_are_joined_back():
     doc = _doc(text)
     assert wrap_width(text.split("\n")) == 60  # 30 CJK characters = 60 columns
     assert [b.kind for b in doc.blocks] == ["heading", "paragraph"] * 3
-    for block, original in zip(doc.blocks, PARAGRAPHS):
+    for block, original in zip(doc.blocks, PARAGRAPHS, strict=True):
         assert block.text.replace("\n", "") == original
         assert doc.text[block.start : block.end] == block.text  # offsets stay exact
     assert doc.text == text  # the file's text, not a rewritten one
@@ -51,7 +51,9 @@ def test_chunks_are_paragraphs_and_the_model_sees_no_wrap():
     doc = _doc(_wrap(PARAGRAPHS))
     chunks = chunk_document(doc)
     assert len(chunks) == 3
-    for chunk, (head, body) in zip(chunks, zip(PARAGRAPHS[::2], PARAGRAPHS[1::2])):
+    for chunk, (head, body) in zip(
+        chunks, zip(PARAGRAPHS[::2], PARAGRAPHS[1::2], strict=True), strict=True
+    ):
         embed = chunk_embed_text(chunk, heading_context=True)
         assert "\n".join([head, body]) == embed  # the heading's break stays, the wraps go
         assert body in embed
@@ -75,6 +77,7 @@ def test_numbered_items_and_table_rows_are_not_joined():
                 "推进学分银行建设，探索职业技能等级证书与学历证书互通衔接",
                 "健全质量保证体系，定期发布人才培养质量年度报告并接受监督",
             ],
+            strict=True,
         )
     ]
     rows = [

@@ -152,7 +152,7 @@ def unwrap(text: str) -> str:
         return text
     lines = text.split("\n")
     parts = [lines[0]]
-    for prev, line in zip(lines, lines[1:]):
+    for prev, line in zip(lines, lines[1:], strict=False):
         p, n = prev.strip(), line.strip()
         if (
             len(p) >= UNWRAP_MIN_CHARS
