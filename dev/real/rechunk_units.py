@@ -8,8 +8,9 @@ move the same way: a new unit takes the targets, time nodes and owners of the ol
 overlaps, but only when every one of them was labelled and lies inside it (otherwise part of its
 text would have no labels, or its labels may belong to the other half; the row is dropped). Where
 the new cut splits an old labelled unit in two, both halves inherit its task labels: the script
-lists them, and they are reviewed by hand (``show_units.py``) and corrected in ``labels.jsonl``. The repo keeps positions and hashes only, as ``build_units.py``
-does; the texts stay in ``../shared/realplans/``.
+lists them, and they are reviewed by hand (``show_units.py``) and corrected in ``labels.jsonl``.
+The repo keeps positions and hashes only, as ``build_units.py`` does; the texts stay in
+``../shared/realplans/``.
 
     python dev/real/rechunk_units.py [REALPLANS_DIR]
 """
@@ -85,9 +86,10 @@ def main() -> None:
                 }
             )
             over = [u for u in olds if u["start"] < e and s < u["end"]]
-            labels.append({"id": uid, "labels": _merge([old_labels.get(u["id"], {}) for u in over])})
+            merged = _merge([old_labels.get(u["id"], {}) for u in over])
+            labels.append({"id": uid, "labels": merged})
             inside = all(s <= u["start"] and u["end"] <= e for u in over)
-            if not inside and _merge([old_labels.get(u["id"], {}) for u in over]):
+            if merged and not inside:
                 review.append(uid)
             if over and inside and all(u["id"] in assess for u in over):
                 row = {"id": uid, **_merge_assess([assess[u["id"]] for u in over])}

@@ -101,14 +101,11 @@ def is_heading_line(text: str, *, max_chars: int = HEADING_MAX_CHARS) -> int | N
     return lvl
 
 
-_CJK_WRAP = re.compile("(?<=[\u3400-\u4dbf\u4e00-\u9fff])[ \t]*\n[ \t]*(?=[\u3400-\u4dbf\u4e00-\u9fff])")
-
-
 def heading_title(text: str, *, max_chars: int = TITLE_MAX_CHARS) -> str:
     """A heading as it appears in a heading path: markdown marks dropped, whitespace collapsed
-    (a line break between two Chinese characters is a page-width wrap and goes entirely)."""
+    (a page-width wrap inside it goes, as for the model: :func:`unwrap`)."""
     s = re.sub(r"^#{1,6}[ \t]+", "", text.strip())
-    s = _CJK_WRAP.sub("", s)
+    s = unwrap(s)
     s = re.sub(r"[ \t#]+$", "", s) if s.endswith("#") else s
     s = re.sub(r"\s+", " ", s).strip()
     return s if len(s) <= max_chars else s[: max_chars - 1] + "…"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -11,6 +12,9 @@ from ..errors import InputError
 from ..types import Block, Document
 
 Kind = Literal["heading", "paragraph", "table"]
+
+# a line that ends its paragraph: a sentence end or a colon, before closing quotes or brackets
+ENDS_PARAGRAPH = re.compile(r"[。！？；!?;：:][”’」』）)】》\"']*$")
 
 
 @dataclass

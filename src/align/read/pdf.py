@@ -18,13 +18,12 @@ import unicodedata
 
 from ..chunk import heading_level, is_heading_line
 from ..types import Document
-from ._common import Piece, assemble, display_width, fail
+from ._common import ENDS_PARAGRAPH, Piece, assemble, display_width, fail
 
 _PAGE_NO = re.compile(
     r"^(?:[-—–\s]*\d{1,4}[-—–\s]*|第\s*\d+\s*页(?:\s*[，,/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|page\s*\d+(?:\s*of\s*\d+)?)$",
     re.I,
 )
-_ENDS_PARAGRAPH = re.compile(r"[。！？；!?;：:][”’」』）)】》\"']*$")
 _SHORT_LINE = 0.8  # a line narrower than this share of the page's widest line ends a paragraph
 
 
@@ -118,7 +117,7 @@ def _paragraphs(page_text: str):
         if cur:
             prev = cur[-1]
             new_para = (
-                _ENDS_PARAGRAPH.search(prev) is not None
+                ENDS_PARAGRAPH.search(prev) is not None
                 or heading_level(ln) is not None
                 or (len(cur) == 1 and is_heading_line(prev) is not None)
                 or display_width(prev) < _SHORT_LINE * widest

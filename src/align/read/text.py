@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..chunk import heading_level, is_heading_line
 from ..errors import InputError, InputWarning
 from ..types import Block, Document
-from ._common import display_width, fail, sha256
+from ._common import ENDS_PARAGRAPH, display_width, fail, sha256
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -289,7 +289,6 @@ def read_txt(data: bytes, path: str, *, encoding: str | None = None) -> Document
 # one paragraph a line has no such width), and a line runs on when it has that width, does
 # not end a sentence and the next line does not start a new item, heading or table row.
 
-_ENDS_PARAGRAPH = re.compile(r"[。！？；!?;：:][”’」』）)】》\"']*$")
 _MARKUP_LINE = re.compile(r"^(?:#{1,6}\s|\||[-*+>]\s|```|~~~)")
 # a table row copied as text: cells apart by a tab or several spaces, or a leading row number
 _ROW_LIKE = re.compile(r"\t| {2,}|\u3000{2,}|^\d{1,3}\s")
@@ -301,10 +300,6 @@ WRAP_SLACK = 0.1  # a wrapped line may be this much narrower (punctuation, Latin
 # A numbered line as wide as the page (less a paragraph's two-character indent) that ends
 # mid-phrase is the first line of an item (第九条……负责联合体运作的整体规划与), not a heading.
 WRAP_INDENT = 4
-
-
-def _numbered_heading(line: str) -> bool:
-    return heading_level(line) is not None and is_heading_line(line) is not None
 
 
 def _row_like(line: str) -> bool:
@@ -320,7 +315,7 @@ def wrap_width(lines: list[str]) -> int | None:
     """
     stripped = [ln.strip() for ln in lines]
     body = [s for s in stripped if s]
-    widths = Counter(display_width(s) for s in body if not _numbered_heading(s))
+    widths = Counter(display_width(s) for s in body if is_heading_line(s) is None)
     need = max(3.0, WRAP_SHARE * len(body))
     best: tuple[int, int] | None = None  # (lines in the window, width)
     for w in sorted(x for x in widths if WRAP_MIN_WIDTH <= x <= WRAP_MAX_WIDTH):
@@ -341,7 +336,7 @@ def wrapped_lines(lines: list[str]) -> set[int]:
         if not s or not nxt:
             continue
         w = display_width(s)
-        if not width * (1 - WRAP_SLACK) <= w <= width + 2 or _ENDS_PARAGRAPH.search(s):
+        if not width * (1 - WRAP_SLACK) <= w <= width + 2 or ENDS_PARAGRAPH.search(s):
             continue
         if _MARKUP_LINE.match(s) or _MARKUP_LINE.match(nxt) or heading_level(nxt) is not None:
             continue
