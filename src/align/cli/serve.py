@@ -36,7 +36,8 @@ def serve(
     try:
         import uvicorn
 
-        from ..serve import create_app, server_config
+        from ..web.app import create_app
+        from ..web.server import server_config
     except ImportError as e:  # starlette / uvicorn / python-multipart are the `serve` extra
         raise ConfigError(
             f"align serve 需要额外的依赖：pip install 'align-policy[serve]' (missing {e.name})"
