@@ -13,7 +13,7 @@ import uvicorn
 class LiveServer:
     def __init__(self, app, config: uvicorn.Config | None = None) -> None:
         """``config``: the uvicorn settings to run with (default: uvicorn's own), e.g.
-        ``align.serve.server_config(app, ...)`` to test the timeouts `align serve` uses."""
+        ``align.web.server.server_config(app, ...)`` to test the timeouts `align serve` uses."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))

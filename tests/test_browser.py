@@ -24,7 +24,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from live_server import LiveServer  # noqa: E402
 
-from align.serve import create_app  # noqa: E402
+from align.web.app import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"

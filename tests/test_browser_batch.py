@@ -25,7 +25,7 @@ from live_server import LiveServer  # noqa: E402
 from test_batch import make_plans  # noqa: E402
 
 from align.cli import run  # noqa: E402
-from align.serve import create_app  # noqa: E402
+from align.web.app import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"

@@ -33,7 +33,8 @@ from test_serve import (  # noqa: E402
     multipart_body,
 )
 
-from align.serve import cpu_cores, create_app, server_config  # noqa: E402
+from align.web.app import cpu_cores, create_app  # noqa: E402
+from align.web.server import server_config  # noqa: E402
 
 
 def raw_exchange(port: int, data: bytes, *, wait: float = 20.0) -> bytes:

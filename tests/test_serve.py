@@ -29,7 +29,6 @@ pytest.importorskip("starlette")
 pytest.importorskip("python_multipart")
 
 from align.errors import AlignError  # noqa: E402
-from align.serve import UploadTooLarge, create_app, read_upload  # noqa: E402
 from align.types import (  # noqa: E402
     DocumentInfo,
     ModelInfo,
@@ -39,6 +38,8 @@ from align.types import (  # noqa: E402
     Task,
     TaskResult,
 )
+from align.web.app import create_app  # noqa: E402
+from align.web.upload import UploadTooLarge, read_upload  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN_TXT = ROOT / "examples" / "plan.txt"

@@ -20,8 +20,8 @@ pytest.importorskip("starlette")
 
 from live_server import LiveServer  # noqa: E402
 
-from align.serve import create_app  # noqa: E402
-from align.serve_batch import expand_files  # noqa: E402
+from align.web.app import create_app  # noqa: E402
+from align.web.unpack import expand_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN_TXT = ROOT / "examples" / "plan.txt"
@@ -170,3 +170,71 @@ def test_zip_member_names_from_windows_are_chinese_and_bombs_stop_at_the_limit()
     assert [n for n, _ in plans] == ["各校/规划.txt"]
     assert plans[0][1] == PLAN_TXT.read_bytes()
     assert len(errors) == 1 and "炸弹.txt" in errors[0] and "每个文件" in errors[0]
+
+
+# ---------------------------------------------------------------------------- one reader, two forms
+
+
+def _read(form: str, parts: list[tuple[str, str | None, bytes]], *, end: bool = True):
+    """The single-plan (``read_upload``) or batch (``read_files``) reader on a body made of
+    ``parts`` (field name, filename or None, data), fed in small pieces."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from align.web.upload import read_files, read_upload
+
+    b = "b0undary"
+    body = b"".join(
+        f'--{b}\r\nContent-Disposition: form-data; name="{name}"'.encode()
+        + (f'; filename="{fn}"'.encode() if fn is not None else b"") + b"\r\n\r\n" + data + b"\r\n"
+        for name, fn, data in parts
+    ) + (f"--{b}--\r\n".encode() if end else b"")
+    pieces = iter([body[i : i + 100] for i in range(0, len(body), 100)])
+
+    async def receive():
+        piece = next(pieces, None)
+        return {"type": "http.request", "body": piece or b"", "more_body": piece is not None}
+
+    scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"",
+             "headers": [(b"content-type", f"multipart/form-data; boundary={b}".encode())]}
+    read = read_upload(Request(scope, receive), 1000) if form == "plan" else \
+        read_files(Request(scope, receive), 1000, 50_000, None)
+    return asyncio.run(read)
+
+
+def test_one_multipart_reader_with_each_forms_rules():
+    from align.errors import AlignError
+    from align.web.upload import UploadTooLarge
+
+    two = [("file", "a.txt", b"one"), ("set", None, b"s1"), ("file", "b.txt", b"two"),
+           ("files", "", b"")]
+    up = _read("plan", two)  # the first `file` part is the plan; the rest are fields
+    assert (up.filename, up.data, up.fields) == ("a.txt", b"one", {"set": ["s1"], "file": ["two"],
+                                                                     "files": [""]})
+    form = _read("batch", two)  # every named file part is a plan; an empty file input is none
+    assert (form.files, form.fields) == ([("a.txt", b"one"), ("b.txt", b"two")], {"set": ["s1"]})
+
+    big = [("file", "big.txt", b"x" * 1001)]
+    with pytest.raises(UploadTooLarge):  # 413 for the one plan
+        _read("plan", big)
+    with pytest.raises(AlignError, match="big.txt: 文件过大"):  # 400 naming it in a batch
+        _read("batch", big)
+    assert _read("batch", [("files", "plans.zip", b"z" * 5000)]).files == [("plans.zip", b"z" * 5000)]
+    with pytest.raises(AlignError, match="表单字段过长"):
+        _read("batch", [("set", None, b"s" * 20_000)])
+    for form in ("plan", "batch"):
+        with pytest.raises(AlignError, match="缺少结束分隔符"):
+            _read(form, [("file", "a.txt", b"cut")], end=False)
+
+
+def test_the_old_import_paths_still_work():
+    """`align.serve` and `align.serve_batch` moved to `align.web`; kept for one release."""
+    import align.serve
+    import align.serve_batch
+    from align.web import app, unpack
+
+    assert align.serve.create_app is app.create_app
+    assert align.serve_batch.expand_files is unpack.expand_files
+    for name in align.serve.__all__ + align.serve_batch.__all__:
+        assert hasattr(align.serve, name) or hasattr(align.serve_batch, name)

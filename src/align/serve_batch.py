@@ -7,7 +7,8 @@ from .web.jobs import BatchJob, JobStore, PlanState
 from .web.limits import DEFAULT_TOTAL_BYTES, JOB_TTL, MAX_FILES, MAX_JOBS
 from .web.pages import batch_form, progress_page
 from .web.unpack import expand_files
-from .web.upload import FILES_FIELD, MultiUpload, read_files
+from .web.upload import FILES_FIELD, read_files
+from .web.upload import Form as MultiUpload
 
 __all__ = [
     "batch_routes",

@@ -156,10 +156,8 @@ def create_app(
         set_ids = [s for s in up.fields.get(SET_FIELD, []) if s]
         try:
             name = check_upload(up, suffixes)
-            data = bytes(up.data)
-            up.data.clear()
             report, notices = await run_in_threadpool(
-                holder.score_noting, data, name, set_ids or None
+                holder.score_noting, up.data, name, set_ids or None
             )
             request.state.notices = notices
         except UnsupportedType as e:

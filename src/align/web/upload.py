@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NoReturn
 
 from starlette.requests import Request
 
@@ -41,8 +41,18 @@ class UnsupportedType(InputError):
 
 @dataclass
 class Upload:
+    """The single-plan form as read: the plan's name and bytes, the other fields' values."""
+
     filename: str | None = None
-    data: bytearray = field(default_factory=bytearray)
+    data: bytes = b""
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Form:
+    """A multipart body as read: its file parts in order, its other fields' values by name."""
+
+    files: list[tuple[str, bytes]] = field(default_factory=list)
     fields: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -78,6 +88,17 @@ def basename(name: str) -> str:
     return name.replace("\\", "/").rsplit("/", 1)[-1].strip()
 
 
+def _filename(raw: bytes) -> str:
+    """A part's filename: browsers send UTF-8; old Windows tools send GBK."""
+    try:
+        return basename(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return basename(raw.decode("gb18030", "replace"))
+
+
+# ---------------------------------------------------------------------------- the two forms
+
+
 async def read_upload(
     request: Request, max_bytes: int, body_timeout: float | None = DEFAULT_BODY_TIMEOUT
 ) -> Upload:
@@ -88,124 +109,39 @@ async def read_upload(
     A non-multipart body is taken as the file itself (``?filename=plan.docx``), so
     ``curl --data-binary @plan.docx`` works against the JSON API.
     """
-    from python_multipart.multipart import MultipartParser, parse_options_header
-
-    body_limit = max_bytes + FORM_OVERHEAD
-    drain_budget = 4 * max_bytes + 1024 * 1024
-    stream = timed(request.stream(), body_timeout)
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > body_limit:
-        await drain(stream, drain_budget)
-        raise UploadTooLarge
-
-    ctype, params = parse_options_header(request.headers.get("content-type", ""))
-    up = Upload()
-
+    body = _Body(request, max_bytes + FORM_OVERHEAD, 4 * max_bytes + 1024 * 1024, body_timeout)
+    await body.check_length()
+    ctype, boundary = body.content_type()
     if ctype != b"multipart/form-data":
-        up.filename = basename(request.query_params.get("filename", "")) or None
-        up.fields[SET_FIELD] = request.query_params.getlist(SET_FIELD)
-        async for chunk in stream:
-            if len(up.data) + len(chunk) > max_bytes:
-                await drain(stream, drain_budget)
-                raise UploadTooLarge
-            up.data.extend(chunk)
-        return up
-
-    boundary = params.get(b"boundary")
+        return await _raw_upload(request, body, max_bytes)
     if not boundary:
         raise BadUpload("上传的表单缺少分隔符，无法解析 (malformed multipart upload)")
+    form = await body.parse(_PlanParts(boundary, max_bytes))
+    name, data = form.files[0] if form.files else (None, b"")
+    return Upload(name, data, form.fields)
 
-    state: dict[str, Any] = {"name": b"", "value": b"", "headers": {}, "field": None, "file": False}
-    too_large = False
-    ended = False
 
-    def on_end() -> None:
-        nonlocal ended
-        ended = True
+async def read_files(
+    request: Request, per_file: int, total: int, body_timeout: float | None
+) -> Form:
+    """Every file part of a multipart body (any field name), in memory, within the limits:
+    ``per_file`` bytes a file (a .zip only counts towards the total), ``total`` in all."""
+    body = _Body(request, total + FORM_OVERHEAD, 2 * total + 1024 * 1024, body_timeout)
+    await body.check_length()
+    ctype, boundary = body.content_type()
+    if ctype != b"multipart/form-data" or not boundary:
+        raise BadUpload("请用表单上传文件 (expected a multipart/form-data upload)")
+    return await body.parse(_BatchParts(boundary, per_file))
 
-    def on_part_begin() -> None:
-        state.update(headers={}, field=None, file=False, buf=bytearray())
 
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["name"] += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
-
-    def on_header_end() -> None:
-        state["headers"][state["name"].lower()] = state["value"]
-        state["name"], state["value"] = b"", b""
-
-    def on_headers_finished() -> None:
-        _, opts = parse_options_header(state["headers"].get(b"content-disposition", b""))
-        name = opts.get(b"name", b"").decode("utf-8", "replace")
-        state["field"] = name
-        if b"filename" in opts and name == FILE_FIELD and up.filename is None:
-            raw = opts[b"filename"]
-            try:
-                fname = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                fname = raw.decode("gb18030", "replace")
-            up.filename = basename(fname)
-            state["file"] = True
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        nonlocal too_large
-        piece = data[start:end]
-        if state["file"]:
-            if len(up.data) + len(piece) > max_bytes:
-                too_large = True
-                return
-            up.data.extend(piece)
-        elif state["field"] is not None:
-            buf: bytearray = state["buf"]
-            if len(buf) + len(piece) > MAX_FIELD_BYTES:
-                raise BadUpload("表单字段过长 (form field too long)")
-            buf.extend(piece)
-
-    def on_part_end() -> None:
-        if not state["file"] and state["field"]:
-            value = bytes(state["buf"]).decode("utf-8", "replace")
-            up.fields.setdefault(state["field"], []).append(value)
-        state["file"] = False
-
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-            "on_end": on_end,
-        },
-    )
-    seen = 0
-    try:
-        async for chunk in stream:
-            seen += len(chunk)
-            if seen > body_limit:
-                too_large = True
-            if not too_large:
-                parser.write(chunk)
-            if too_large:
-                up.data.clear()
-                await drain(stream, drain_budget)
-                raise UploadTooLarge
-        parser.finalize()
-    except (UploadTooLarge, UploadStalled, AlignError):
-        raise
-    except Exception as e:  # python-multipart parse errors: a broken or truncated form
-        raise BadUpload("上传的表单无法解析 (malformed multipart upload)") from e
-    if not ended:  # python-multipart's finalize() does not check this itself
-        up.data.clear()
-        raise BadUpload(
-            "上传不完整：表单缺少结束分隔符，文件可能在传输中被截断，请重新上传 "
-            "(truncated upload: the multipart body has no closing boundary)"
-        )
-    return up
+async def _raw_upload(request: Request, body: _Body, max_bytes: int) -> Upload:
+    data = bytearray()
+    async for chunk in body.stream:
+        if len(data) + len(chunk) > max_bytes:
+            await body.refuse(UploadTooLarge())
+        data.extend(chunk)
+    name = basename(request.query_params.get("filename", "")) or None
+    return Upload(name, bytes(data), {SET_FIELD: request.query_params.getlist(SET_FIELD)})
 
 
 def check_upload(up: Upload, suffixes: Sequence[str]) -> str:
@@ -227,120 +163,187 @@ def check_upload(up: Upload, suffixes: Sequence[str]) -> str:
     return name
 
 
-@dataclass
-class MultiUpload:
-    files: list[tuple[str, bytes]] = field(default_factory=list)
-    fields: dict[str, list[str]] = field(default_factory=dict)
+
+# ---------------------------------------------------------------------------- the one reader
 
 
-async def read_files(
-    request: Request, per_file: int, total: int, body_timeout: float | None
-) -> MultiUpload:
-    """Every file part of a multipart body (any field name), in memory, within the limits."""
-    from python_multipart.multipart import MultipartParser, parse_options_header
+class _Body:
+    """A request's body as a stream, with the guards both forms share: the size limit (from
+    ``Content-Length``, then counted), the stall timeout, and draining what a refused client
+    is still sending."""
 
-    body_limit = total + FORM_OVERHEAD
-    drain_budget = 2 * total + 1024 * 1024
-    stream = timed(request.stream(), body_timeout)
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > body_limit:
-        await drain(stream, drain_budget)
-        raise UploadTooLarge
-    ctype, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if ctype != b"multipart/form-data" or not boundary:
-        raise BadUpload("请用表单上传文件 (expected a multipart/form-data upload)")
+    def __init__(
+        self, request: Request, limit: int, drain_budget: int, timeout: float | None
+    ) -> None:
+        self.request = request
+        self.limit = limit
+        self.drain_budget = drain_budget
+        self.stream = timed(request.stream(), timeout)
 
-    up = MultiUpload()
-    st: dict[str, Any] = {"hname": b"", "hvalue": b"", "headers": {}, "file": None, "buf": None}
-    problem: list[Exception] = []
-    ended = False
+    async def refuse(self, error: Exception) -> NoReturn:
+        await drain(self.stream, self.drain_budget)
+        raise error
 
-    def on_part_begin() -> None:
-        st.update(headers={}, file=None, buf=bytearray(), field=None)
+    async def check_length(self) -> None:
+        length = self.request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self.refuse(UploadTooLarge())
 
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        st["hname"] += data[start:end]
+    def content_type(self) -> tuple[bytes, bytes | None]:
+        from python_multipart.multipart import parse_options_header
 
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        st["hvalue"] += data[start:end]
+        ctype, params = parse_options_header(self.request.headers.get("content-type", ""))
+        return ctype, params.get(b"boundary")
 
-    def on_header_end() -> None:
-        st["headers"][st["hname"].lower()] = st["hvalue"]
-        st["hname"], st["hvalue"] = b"", b""
+    async def parse(self, parts: _Parts) -> Form:
+        """Feed the stream to ``parts``' parser; the first problem it meets ends the read."""
+        seen = 0
+        try:
+            async for chunk in self.stream:
+                seen += len(chunk)
+                if seen > self.limit:
+                    parts.fail(UploadTooLarge())
+                else:
+                    parts.parser.write(chunk)
+                if parts.problem is not None:
+                    parts.form.files.clear()
+                    await self.refuse(parts.problem)
+            parts.parser.finalize()
+        except (UploadTooLarge, UploadStalled, AlignError):
+            raise
+        except Exception as e:  # python-multipart parse errors: a broken or truncated form
+            raise BadUpload("上传的表单无法解析 (malformed multipart upload)") from e
+        if not parts.ended:  # python-multipart's finalize() does not check this itself
+            parts.form.files.clear()
+            raise BadUpload(parts.truncated)
+        return parts.form
 
-    def on_headers_finished() -> None:
-        _, opts = parse_options_header(st["headers"].get(b"content-disposition", b""))
-        st["field"] = opts.get(b"name", b"").decode("utf-8", "replace")
-        if b"filename" in opts:
-            raw = opts[b"filename"]
-            try:
-                st["file"] = basename(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                st["file"] = basename(raw.decode("gb18030", "replace"))
 
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        buf: bytearray = st["buf"]
-        n = end - start
-        if st["file"] is not None:
-            if len(buf) + n > per_file and not st["file"].lower().endswith(".zip"):
-                problem.append(
-                    BadUpload(f"{st['file']}: 文件过大（每个文件上限 {mb(per_file)}）(file too large)")
-                )
-                return
-        elif len(buf) + n > MAX_FIELD_BYTES:
-            problem.append(BadUpload("表单字段过长 (form field too long)"))
+class _Parts:
+    """python-multipart's callbacks for one body, collecting a :class:`Form`: files of at most
+    ``max_file`` bytes, fields of at most ``MAX_FIELD_BYTES``. The two forms differ only in
+    which parts are files, what a file over the limit is, and their words for a cut body; the
+    subclasses say."""
+
+    truncated = ""  # the message for a body without its closing boundary
+
+    def __init__(self, boundary: bytes, max_file: int) -> None:
+        from python_multipart.multipart import MultipartParser
+
+        self.form = Form()
+        self.max_file = max_file
+        self.problem: Exception | None = None
+        self.ended = False
+        self._hname = self._hvalue = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._field = ""
+        self._file: str | None = None  # the current part's filename when it is a file
+        self._buf = bytearray()
+        self.parser = MultipartParser(boundary, {
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+            "on_end": self._end,
+        })
+
+    def is_file(self, name: str, filename: str | None) -> bool:
+        return filename is not None
+
+    def too_large(self, filename: str) -> Exception | None:
+        """The error for a file over ``max_file``, or None to let it grow (to the total)."""
+        raise NotImplementedError
+
+    def add_file(self, filename: str, data: bytes) -> None:
+        self.form.files.append((filename, data))
+
+    def fail(self, error: Exception) -> None:
+        if self.problem is None:
+            self.problem = error
+
+    def _part_begin(self) -> None:
+        self._headers, self._field, self._file, self._buf = {}, "", None, bytearray()
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._hname += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._hvalue += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[self._hname.lower()] = self._hvalue
+        self._hname = self._hvalue = b""
+
+    def _headers_finished(self) -> None:
+        from python_multipart.multipart import parse_options_header
+
+        _, opts = parse_options_header(self._headers.get(b"content-disposition", b""))
+        self._field = opts.get(b"name", b"").decode("utf-8", "replace")
+        filename = _filename(opts[b"filename"]) if b"filename" in opts else None
+        if self.is_file(self._field, filename):
+            self._file = filename
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.problem is not None:
             return
-        buf.extend(data[start:end])
+        size = len(self._buf) + end - start
+        if self._file is not None and size > self.max_file:
+            error = self.too_large(self._file)
+            if error is not None:
+                self.fail(error)
+                return
+        elif self._file is None and size > MAX_FIELD_BYTES:
+            self.fail(BadUpload("表单字段过长 (form field too long)"))
+            return
+        self._buf.extend(data[start:end])
 
-    def on_part_end() -> None:
-        if st["file"] is not None:
-            if st["file"]:  # an empty file input sends a part with filename=""
-                up.files.append((st["file"], bytes(st["buf"])))
-                if len(up.files) > MAX_FILES:
-                    problem.append(BadUpload(f"一次最多上传 {MAX_FILES} 个文件 (too many files)"))
-        elif st["field"]:
-            up.fields.setdefault(st["field"], []).append(bytes(st["buf"]).decode("utf-8", "replace"))
-        st["buf"] = bytearray()
+    def _part_end(self) -> None:
+        if self._file is not None:
+            self.add_file(self._file, bytes(self._buf))
+        elif self._field:
+            self.form.fields.setdefault(self._field, []).append(
+                bytes(self._buf).decode("utf-8", "replace")
+            )
+        self._file, self._buf = None, bytearray()
 
-    def on_end() -> None:
-        nonlocal ended
-        ended = True
+    def _end(self) -> None:
+        self.ended = True
 
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-            "on_end": on_end,
-        },
+
+class _PlanParts(_Parts):
+    """The single-plan form: the first part named ``file`` with a filename is the plan (later
+    ones are plain fields); a plan over the limit is a 413."""
+
+    truncated = (
+        "上传不完整：表单缺少结束分隔符，文件可能在传输中被截断，请重新上传 "
+        "(truncated upload: the multipart body has no closing boundary)"
     )
-    seen = 0
-    try:
-        async for chunk in stream:
-            seen += len(chunk)
-            if seen > body_limit:
-                up.files.clear()
-                await drain(stream, drain_budget)
-                raise UploadTooLarge
-            parser.write(chunk)
-            if problem:
-                up.files.clear()
-                await drain(stream, drain_budget)
-                raise problem[0]
-        parser.finalize()
-    except (UploadTooLarge, UploadStalled, AlignError):
-        raise
-    except Exception as e:
-        raise BadUpload("上传的表单无法解析 (malformed multipart upload)") from e
-    if not ended:
-        raise BadUpload(
-            "上传不完整：表单缺少结束分隔符，请重新上传 (truncated upload: no closing boundary)"
-        )
-    return up
 
+    def is_file(self, name: str, filename: str | None) -> bool:
+        return filename is not None and name == FILE_FIELD and not self.form.files
+
+    def too_large(self, filename: str) -> Exception | None:
+        return UploadTooLarge()
+
+
+class _BatchParts(_Parts):
+    """The batch form: every part with a filename is a plan, or a .zip of plans (bounded by the
+    total only: its members are checked once unpacked); a plan over the limit is a 400 that
+    names it."""
+
+    truncated = "上传不完整：表单缺少结束分隔符，请重新上传 (truncated upload: no closing boundary)"
+
+    def too_large(self, filename: str) -> Exception | None:
+        if filename.lower().endswith(".zip"):
+            return None
+        return BadUpload(f"{filename}: 文件过大（每个文件上限 {mb(self.max_file)}）(file too large)")
+
+    def add_file(self, filename: str, data: bytes) -> None:
+        if not filename:  # an empty file input sends a part with filename=""
+            return
+        super().add_file(filename, data)
+        if len(self.form.files) > MAX_FILES:
+            self.fail(BadUpload(f"一次最多上传 {MAX_FILES} 个文件 (too many files)"))
