@@ -69,7 +69,6 @@ LONG_FUNCTIONS: set[str] = {
     "align.embed.e5build.build_once", "align.embed.onnxbuild.onnx_e5_embedder",
     "align.policies.parse", "align.report.junit.format", "align.report.sarif.format",
     "align.types.to_dict",
-    "align.web.app.create_app", "align.web.batch.batch_routes",
 }
 
 

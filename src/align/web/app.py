@@ -19,7 +19,7 @@ routes beside them, and the middleware every response passes through.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -36,7 +36,7 @@ from ..types import Report
 from .batch import batch_routes
 from .limits import BUSY_RETRY_AFTER, DEFAULT_BODY_TIMEOUT, DEFAULT_TOTAL_BYTES, mb
 from .pages import INLINE_SCRIPTS, upload_page
-from .scorer import ScorerFactory, ScorerHolder
+from .scorer import ScorerFactory, ScorerHolder, default_scorer
 from .security import SecurityHeaders, security_headers
 from .upload import (
     SET_FIELD,
@@ -51,7 +51,6 @@ from .upload import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..pipeline import Scorer
     from ..types import PolicySet
 
 BUSY_MESSAGE = "服务器正忙：正在分析其他规划，请稍后重试 (server busy, please retry shortly)"
@@ -83,135 +82,21 @@ def create_app(
     ``max_active`` is how many scoring uploads are admitted at once (default: one per CPU
     core; the next is answered 503); ``body_timeout`` is how long a body may stall (408);
     ``max_total_bytes`` bounds a batch upload of several plans or a .zip (``web.batch``)."""
-    from ..read import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
+    from ..read import DEFAULT_MAX_BYTES
 
     limit = DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
-    suffixes = tuple(sorted(SUPPORTED_SUFFIXES))
     admit = cpu_cores() if max_active is None else max(1, int(max_active))
-    active = 0  # uploads admitted and not yet answered (event-loop thread only: no lock)
-
-    if scorer_factory is None:
-
-        def scorer_factory() -> Scorer:
-            from ..pipeline import Scorer
-
-            return Scorer()
-
-    holder = ScorerHolder(scorer_factory)
-
+    holder = ScorerHolder(scorer_factory or default_scorer)
     total = max(limit, max_total_bytes or DEFAULT_TOTAL_BYTES)
-
-    def html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
-        return HTMLResponse(text, status_code=status, headers=headers)  # + SecurityHeaders
-
-    async def sets_or_empty() -> list[PolicySet]:
-        try:
-            return await run_in_threadpool(holder.policy_sets)
-        except AlignError:
-            return []
-
-    async def form_error(
-        request: Request, msg: str, status: int, checked: Sequence[str] | None = None
-    ) -> Response:
-        sets = await sets_or_empty()
-        page = upload_page(
-            sets, suffixes, limit, error=msg, checked=checked, base_url=str(request.base_url),
-            batch_total=total,
-        )
-        return html(page, status)
-
-    async def index(request: Request) -> Response:
-        try:
-            sets = await run_in_threadpool(holder.policy_sets)
-        except AlignError as e:  # bad --policy file or model setup: say so on the page
-            return html(upload_page([], suffixes, limit, error=str(e)), 500)
-        return html(
-            upload_page(sets, suffixes, limit, base_url=str(request.base_url), batch_total=total)
-        )
-
-    async def score_request(request: Request) -> tuple[Report | None, str | None, int, list[str]]:
-        """(report, error message, HTTP status, chosen set ids). Admission first: when every
-        slot is taken the answer is 503 at once, and the body is read only to be dropped."""
-        nonlocal active
-        if active >= admit:
-            await drain(timed(request.stream(), body_timeout), 4 * limit + 1024 * 1024)
-            return None, BUSY_MESSAGE, 503, []
-        active += 1
-        try:
-            return await _score_admitted(request)
-        finally:
-            active -= 1
-
-    async def _score_admitted(
-        request: Request,
-    ) -> tuple[Report | None, str | None, int, list[str]]:
-        try:
-            up = await read_upload(request, limit, body_timeout)
-        except UploadTooLarge:
-            return None, f"文件过大（上限 {mb(limit)}）(file too large)", 413, []
-        except UploadStalled:
-            return None, "上传中断或过慢，请重新上传 (upload stalled)", 408, []
-        except AlignError as e:
-            return None, str(e), 400, []
-        set_ids = [s for s in up.fields.get(SET_FIELD, []) if s]
-        try:
-            name = check_upload(up, suffixes)
-            report, notices = await run_in_threadpool(
-                holder.score_noting, up.data, name, set_ids or None
-            )
-            request.state.notices = notices
-        except UnsupportedType as e:
-            return None, str(e), 415, set_ids
-        except (InputError, BadUpload) as e:
-            return None, str(e), 400, set_ids
-        except AlignError as e:  # model or policy setup: not the user's file
-            return None, str(e), 500, set_ids
-        return report, None, 200, set_ids
-
-    def _extra(status: int) -> dict[str, str] | None:
-        if status == 503:
-            return {"Retry-After": str(BUSY_RETRY_AFTER)}
-        if status == 408:
-            return {"Connection": "close"}
-        return None
-
-    async def report_page(request: Request) -> Response:
-        report, err, status, set_ids = await score_request(request)
-        if report is None:
-            page = await form_error(request, err or "", status, checked=set_ids or None)
-            page.headers.update(_extra(status) or {})
-            return page
-        notices = getattr(request.state, "notices", [])
-        return html(HtmlFormatter(back_href="./", notices=notices).format([report]))
-
-    async def report_json(request: Request) -> Response:
-        report, err, status, _ = await score_request(request)
-        if report is None:
-            return JSONResponse(
-                {"error": err, "status": status}, status_code=status, headers=_extra(status)
-            )
-        body = report.to_dict()
-        notices = getattr(request.state, "notices", [])
-        if notices:  # what the CLI prints as 提示 warning: lines
-            body["notices"] = notices
-        return JSONResponse(body)
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse(
-            {"status": "ok", "version": __version__, "model_loaded": holder.loaded}
-        )
-
+    plans = PlanRoutes(holder, limit, total, admit, body_timeout)
     middleware = [Middleware(SecurityHeaders, headers=security_headers(*INLINE_SCRIPTS))]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     app = Starlette(
         routes=[
-            Route("/", index, methods=["GET"]),
-            Route("/report", report_page, methods=["POST"]),
-            Route("/api/report", report_json, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
+            *plans.routes(),
             *batch_routes(
-                holder, limit, suffixes, max_total_bytes=total, body_timeout=body_timeout
+                holder, limit, plans.suffixes, max_total_bytes=total, body_timeout=body_timeout
             ),
         ],
         middleware=middleware,
@@ -220,3 +105,132 @@ def create_app(
     app.state.max_bytes = limit
     app.state.max_active = admit
     return app
+
+
+class Scored(NamedTuple):
+    """One upload's outcome: the report, or the error message and HTTP status to answer with."""
+
+    report: Report | None
+    error: str | None
+    status: int
+    set_ids: list[str]
+    notices: list[str]
+
+
+def _refused(error: str, status: int, set_ids: list[str] | None = None) -> Scored:
+    return Scored(None, error, status, set_ids or [], [])
+
+
+def _extra_headers(status: int) -> dict[str, str] | None:
+    if status == 503:
+        return {"Retry-After": str(BUSY_RETRY_AFTER)}
+    if status == 408:
+        return {"Connection": "close"}
+    return None
+
+
+class PlanRoutes:
+    """The single-plan routes: the upload page, the report as HTML or JSON, the health check;
+    and the admission count they share (touched on the event-loop thread only: no lock)."""
+
+    def __init__(
+        self, holder: ScorerHolder, limit: int, total: int, admit: int, body_timeout: float | None
+    ) -> None:
+        from ..read import SUPPORTED_SUFFIXES
+
+        self.holder = holder
+        self.limit = limit
+        self.total = total  # the batch form's limit, shown on the upload page
+        self.admit = admit
+        self.body_timeout = body_timeout
+        self.suffixes = tuple(sorted(SUPPORTED_SUFFIXES))
+        self.active = 0  # uploads admitted and not yet answered
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.index, methods=["GET"]),
+            Route("/report", self.report_page, methods=["POST"]),
+            Route("/api/report", self.report_json, methods=["POST"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+        ]
+
+    async def index(self, request: Request) -> Response:
+        try:
+            sets = await run_in_threadpool(self.holder.policy_sets)
+        except AlignError as e:  # bad --policy file or model setup: say so on the page
+            return HTMLResponse(upload_page([], self.suffixes, self.limit, error=str(e)), 500)
+        return HTMLResponse(upload_page(
+            sets, self.suffixes, self.limit, base_url=str(request.base_url), batch_total=self.total
+        ))
+
+    async def report_page(self, request: Request) -> Response:
+        scored = await self.score(request)
+        if scored.report is None:
+            page = await self.form_error(request, scored)
+            page.headers.update(_extra_headers(scored.status) or {})
+            return page
+        formatter = HtmlFormatter(back_href="./", notices=scored.notices)
+        return HTMLResponse(formatter.format([scored.report]))
+
+    async def report_json(self, request: Request) -> Response:
+        scored = await self.score(request)
+        if scored.report is None:
+            return JSONResponse({"error": scored.error, "status": scored.status},
+                                status_code=scored.status, headers=_extra_headers(scored.status))
+        body = scored.report.to_dict()
+        if scored.notices:  # what the CLI prints as 提示 warning: lines
+            body["notices"] = scored.notices
+        return JSONResponse(body)
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse(
+            {"status": "ok", "version": __version__, "model_loaded": self.holder.loaded}
+        )
+
+    async def form_error(self, request: Request, scored: Scored) -> Response:
+        """The upload page again, the error above the form and the user's set choice kept."""
+        try:
+            sets: list[PolicySet] = await run_in_threadpool(self.holder.policy_sets)
+        except AlignError:
+            sets = []
+        page = upload_page(
+            sets, self.suffixes, self.limit, error=scored.error or "",
+            checked=scored.set_ids or None, base_url=str(request.base_url),
+            batch_total=self.total,
+        )
+        return HTMLResponse(page, scored.status)
+
+    async def score(self, request: Request) -> Scored:
+        """Admission first: when every slot is taken the answer is 503 at once, and the body
+        is read only to be dropped."""
+        if self.active >= self.admit:
+            await drain(timed(request.stream(), self.body_timeout), 4 * self.limit + 1024 * 1024)
+            return _refused(BUSY_MESSAGE, 503)
+        self.active += 1
+        try:
+            return await self._score_admitted(request)
+        finally:
+            self.active -= 1
+
+    async def _score_admitted(self, request: Request) -> Scored:
+        try:
+            up = await read_upload(request, self.limit, self.body_timeout)
+        except UploadTooLarge:
+            return _refused(f"文件过大（上限 {mb(self.limit)}）(file too large)", 413)
+        except UploadStalled:
+            return _refused("上传中断或过慢，请重新上传 (upload stalled)", 408)
+        except AlignError as e:
+            return _refused(str(e), 400)
+        set_ids = [s for s in up.fields.get(SET_FIELD, []) if s]
+        try:
+            name = check_upload(up, self.suffixes)
+            report, notices = await run_in_threadpool(
+                self.holder.score_noting, up.data, name, set_ids or None
+            )
+        except UnsupportedType as e:
+            return _refused(str(e), 415, set_ids)
+        except (InputError, BadUpload) as e:
+            return _refused(str(e), 400, set_ids)
+        except AlignError as e:  # model or policy setup: not the user's file
+            return _refused(str(e), 500, set_ids)
+        return Scored(report, None, 200, set_ids, notices)

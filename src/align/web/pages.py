@@ -156,6 +156,14 @@ def progress_page(job: BatchJob) -> str:
 """
 
 
+def batch_error_page(msg: str) -> str:
+    """A batch upload that was refused, with the way back to the form."""
+    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>错误</title>'
+            f"<style>{BATCH_CSS.replace('__FONT__', FONT_STACK)}</style></head><body>"
+            f'<p class="error" role="alert">错误：{escape(msg)}</p>'
+            '<p><a href="./#batch">← 返回上传页面</a></p></body></html>')
+
+
 def batch_form(suffixes: Sequence[str], per_file: int, total: int, policy_sets: Sequence[Any],
                checked: Sequence[str] | None = None) -> str:
     """The second form of the upload page: several plans, or a .zip of them."""
