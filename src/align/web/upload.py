@@ -163,7 +163,6 @@ def check_upload(up: Upload, suffixes: Sequence[str]) -> str:
     return name
 
 
-
 # ---------------------------------------------------------------------------- the one reader
 
 
