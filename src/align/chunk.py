@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._text import truncate
 from .types import Block, Chunk, Document, Location
 
 # Embedding models truncate at 512 sentencepiece tokens; e5 adds "passage: " and two special
@@ -108,7 +109,7 @@ def heading_title(text: str, *, max_chars: int = TITLE_MAX_CHARS) -> str:
     s = unwrap(s)
     s = re.sub(r"[ \t#]+$", "", s) if s.endswith("#") else s
     s = re.sub(r"\s+", " ", s).strip()
-    return s if len(s) <= max_chars else s[: max_chars - 1] + "…"
+    return truncate(s, max_chars)
 
 
 def lead_title(text: str, *, max_chars: int = 20) -> str | None:

@@ -28,6 +28,7 @@ from ..types import (
     Target,
     TaskResult,
 )
+from ..vocab import VERDICT_SYMBOL, VERDICT_ZH  # noqa: F401  (VERDICT_SYMBOL: kept for one release)
 from .deadlines import PlanTime, extract_deadlines, plan_time
 from .owners import extract_owners
 from .targets import extract_targets
@@ -43,8 +44,8 @@ __all__ = [
     "VERDICT_LABEL",
 ]
 
-VERDICT_LABEL = {"assessable": "可考核", "partly": "部分可考核", "vague": "不可考核"}
-VERDICT_SYMBOL = {"assessable": "✔", "partly": "◐", "vague": "✘"}
+# the verdict words live in align.vocab; the old names are kept for one release
+VERDICT_LABEL = VERDICT_ZH
 
 
 def extract(text: str, plan: PlanTime | None = None) -> Commitments:
