@@ -102,13 +102,9 @@ def diff_table(diff: DiffResult, *, all_tasks: bool = False) -> str:
 
 
 def _ev_json(e: Evidence) -> dict[str, Any]:
-    loc = e.location
-    return {
-        "chunk": e.chunk_id,
-        "text": e.text,
-        "score": round(e.score, 4),
-        "location": {"page": loc.page, "heading": loc.heading, "line": loc.line},
-    }
+    from ..types import evidence_dict  # the report's evidence object: one shape for both
+
+    return evidence_dict(e)
 
 
 def diff_json(diff: DiffResult) -> str:

@@ -252,14 +252,8 @@ class HtmlFormatter:
     # ------------------------------------------------------------------ heat map
     def _heatmap(self, r: Report) -> str:
         head = "<h2>任务 × 规划章节 热力图</h2>"
-        tasks = [(s, t) for s in r.policy_sets for t in s.tasks]
-        matrix = r.matrix
-        if (
-            not r.chunks
-            or not tasks
-            or len(matrix) != len(tasks)
-            or any(len(row) != len(r.chunks) for row in matrix)
-        ):
+        rows = r.task_rows()
+        if not r.chunks or not rows:
             return head + '<p class="muted">本报告没有逐片段得分，无法绘制热力图。</p>'
 
         sections: list[str] = []
@@ -273,7 +267,7 @@ class HtmlFormatter:
             col_of.append(index[name])
 
         cells: list[list[float | None]] = []
-        for row in matrix:
+        for _t, row in rows:
             best: list[float | None] = [None] * len(sections)
             for j, v in enumerate(row):
                 k = col_of[j]
@@ -290,7 +284,7 @@ class HtmlFormatter:
             short = truncate(name, 14)
             out.append(f'<th scope="col" title="{escape(name)}">{escape(short)}</th>')
         out.append("</tr></thead><tbody>")
-        for (_s, t), row in zip(tasks, cells, strict=True):
+        for (t, _row), row in zip(rows, cells, strict=True):
             out.append(
                 f'<tr><th scope="row"><a href="#task-{escape(t.id)}">'
                 f'{STATUS_SYMBOL.get(t.status, "?")} {escape(truncate(t.title, 24))}</a></th>'
