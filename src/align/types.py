@@ -13,6 +13,7 @@ Status = Literal["covered", "partial", "missing"]
 STATUSES: tuple[Status, ...] = ("covered", "partial", "missing")
 
 REPORT_SCHEMA = "align-report/1"
+ERROR_SCHEMA = "align-batch-error/1"  # a reports.jsonl line for a plan that could not be scored
 # compatible revisions of schema 1: 1.1 adds each task's "assessable" (可考核) object
 REPORT_SCHEMA_VERSION = "1.1"
 

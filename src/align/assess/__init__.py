@@ -5,6 +5,10 @@ owners); ``assess_task(result, by_chunk)`` gives a task's verdict from the commi
 supporting passages (``TaskResult.evidence`` as scoring chose it); ``annotate(report, doc)``
 adds the verdict to every task of a report. Plain frozen dataclasses in and out
 (``align.types``); jieba and cn2an load only when a passage has a number or an owner word.
+
+targets (numbers with what they count), deadlines (time nodes and the plan's own year),
+owners (responsible units), _text (number and clause helpers the three share); this module
+joins them into a verdict.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 One module per format (text: .txt/.md, docx, pdf, html); this module checks what every format
 shares (exists, size limit, empty, known extension) and dispatches by suffix. Every problem a
 user can cause is an :class:`~align.errors.InputError` with one readable line naming the file.
+
+text (.txt/.md, encodings, wrapped lines), docx, pdf, html: one reader each; _common: building a
+Document from pieces, the input errors.
 """
 
 from __future__ import annotations

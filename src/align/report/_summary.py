@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..batch.overview import Overview, PlanRow
 from ..types import STATUSES
 from ._common import STATUS_ZH
+from .overview import Overview, PlanRow
 
 PLAN_HEAD = ("规划 plan", "路径 path", "字数 chars")
 ERROR_HEAD = "错误 error"

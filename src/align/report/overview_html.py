@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from html import escape
 
-from ..batch.overview import Overview, PlanRow
 from ..types import STATUSES
 from ..vocab import STATUS_RANK
 from ._common import STATUS_SYMBOL, STATUS_ZH, counts_text
 from .html import FONT_STACK, page_start
+from .overview import Overview, PlanRow
 
 _COLOURS = {"covered": "#2da44e", "partial": "#d4a72c", "missing": "#e5534b"}
 
