@@ -396,6 +396,19 @@ def resolve_format(fmt: str | None, output: Path | None, formats: tuple[str, ...
     return default
 
 
+def plan_files(metavar: str) -> Any:
+    """The positional plan-files argument of the commands that read plans without scoring."""
+    return typer.Argument(
+        ...,
+        metavar=metavar,
+        help="规划文件或目录（可多个）。Plan files or directories.",
+        show_default=False,
+    )
+
+
+TABLE_OR_JSON = ("table", "json")
+
+
 def check_format(fmt: str | None, formats: tuple[str, ...]) -> None:
     """``--format`` must name one of ``formats`` (None: not given)."""
     if fmt is not None and fmt not in formats:

@@ -10,22 +10,19 @@ import typer
 from ._app import app
 from ._common import (
     EXIT_INPUT,
+    TABLE_OR_JSON,
     EncodingOption,
     MaxSizeOption,
     OutputOption,
     check_format,
     handle_errors,
+    plan_files,
     read_each,
     write_output,
 )
 
-FORMATS = ("table", "json")
-FilesArgument = typer.Argument(
-    ...,
-    metavar="PLAN...",
-    help="规划文件或目录（可多个）。Plan files or directories.",
-    show_default=False,
-)
+FORMATS = TABLE_OR_JSON
+FilesArgument = plan_files("PLAN...")
 
 
 @app.command("targets")

@@ -7,7 +7,7 @@ id, title, score and status), so the overview can be rebuilt from the file on an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -18,6 +18,15 @@ from ..types import ERROR_SCHEMA, STATUSES
 def is_error(rec: dict[str, Any]) -> bool:
     """A ``reports.jsonl`` line that records a plan that could not be scored."""
     return rec.get("schema") == ERROR_SCHEMA
+
+
+def _count(statuses: Iterable[str | None]) -> dict[str, int]:
+    """How many of each status (others, such as a missing task, are not counted)."""
+    out = {k: 0 for k in STATUSES}
+    for st in statuses:
+        if st in out:
+            out[st] += 1
+    return out
 
 
 @dataclass(frozen=True)
@@ -47,12 +56,7 @@ class PlanRow:
     score: dict[str, float] = field(default_factory=dict)  # task id -> score
 
     def set_counts(self, s: SetColumn) -> dict[str, int]:
-        out = {k: 0 for k in STATUSES}
-        for tid in s.task_ids:
-            st = self.status.get(tid)
-            if st in out:
-                out[st] += 1
-        return out
+        return _count(self.status.get(tid) for tid in s.task_ids)
 
     def set_share(self, s: SetColumn) -> float | None:
         """Share of the set's tasks this plan covers (None for a failed plan)."""
@@ -77,12 +81,7 @@ class Overview:
 
     def task_counts(self, task_id: str) -> dict[str, int]:
         """How many scored plans cover / partly cover / miss the task."""
-        out = {k: 0 for k in STATUSES}
-        for p in self.scored:
-            st = p.status.get(task_id)
-            if st in out:
-                out[st] += 1
-        return out
+        return _count(p.status.get(task_id) for p in self.scored)
 
     def task_shares(self, task_id: str) -> dict[str, float]:
         counts = self.task_counts(task_id)
