@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from builders import report as build_report
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,10 +19,8 @@ from align.config import AlignConfig, parse_config
 from align.errors import ConfigError
 from align.types import (
     Chunk,
-    DocumentInfo,
     Evidence,
     Location,
-    ModelInfo,
     Report,
     SetResult,
     TaskResult,
@@ -300,12 +299,7 @@ def test_assess_task_reads_only_the_evidence() -> None:
 
 
 def _report() -> Report:
-    return Report(
-        document=DocumentInfo(path="plans/plan.txt", sha256="0" * 64, chars=100, chunks=4),
-        model=ModelInfo(name="lexical"),
-        policy_sets=_sets(),
-        chunks=tuple(CHUNKS.values()),
-    )
+    return build_report(_sets(), chunks=tuple(CHUNKS.values()))
 
 
 def test_json_report_carries_the_verdict_and_validates() -> None:

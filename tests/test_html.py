@@ -6,15 +6,14 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from builders import report as build_report
 
 from align.report import get_formatter
 from align.report.html import HtmlFormatter, highlight
 from align.types import (
     Chunk,
-    DocumentInfo,
     Evidence,
     Location,
-    ModelInfo,
     Report,
     SetResult,
     SubMeasureResult,
@@ -53,11 +52,9 @@ def make_report(path: str = "规划.docx", *, evil: bool = False) -> Report:
         TaskResult("T2", "深化产教融合", 55.0, "partial", (e2,), threshold=th, reason="仅有相关表述。"),
         TaskResult("T3", "提升数字化水平", 12.0, "missing", (), threshold=th, reason="未找到相关内容。"),
     )
-    return Report(
-        document=DocumentInfo(path=path, sha256="ab" * 32, chars=96, chunks=3, format="docx"),
-        model=ModelInfo(name="lexical", kind="lexical"),
-        policy_sets=(SetResult("vet-2022", "职业教育改革意见", tasks),),
-        chunks=chunks,
+    return build_report(
+        [SetResult("vet-2022", "职业教育改革意见", tasks)],
+        path=path, sha256="ab" * 32, chars=96, chunks=chunks, fmt="docx", kind="lexical",
         matrix=((40.0, 83.0, 10.0), (52.0, 50.0, 0.0), (10.0, 12.0, 5.0)),  # confidences, 0-100
         align_version="0.1.0",
     )

@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._text import truncate
 from .types import Block, Chunk, Document, Location
 
 # Embedding models truncate at 512 sentencepiece tokens; e5 adds "passage: " and two special
@@ -108,7 +109,7 @@ def heading_title(text: str, *, max_chars: int = TITLE_MAX_CHARS) -> str:
     s = unwrap(s)
     s = re.sub(r"[ \t#]+$", "", s) if s.endswith("#") else s
     s = re.sub(r"\s+", " ", s).strip()
-    return s if len(s) <= max_chars else s[: max_chars - 1] + "…"
+    return truncate(s, max_chars)
 
 
 def lead_title(text: str, *, max_chars: int = 20) -> str | None:
@@ -376,14 +377,23 @@ def chunk_document(
         raise ValueError("max_tokens must be at least 1")
     count = count or count_tokens
     text = doc.text
-    units = _units(doc, max_tokens, count)
+    groups = _group(_units(doc, max_tokens, count), text, max_tokens, min_chars, count)
+    groups = _merge_short_tails(groups, text, max_tokens, min_chars, count)
+    groups = _join_heading_only(groups, text, max_tokens, count)
+    return _to_chunks(doc, groups)
 
+
+TokenCounter = Callable[[str], int]
+
+
+def _group(
+    units: list[_Unit], text: str, max_tokens: int, min_chars: int, count: TokenCounter
+) -> list[list[_Unit]]:
+    """Units into chunks: a heading opens one (deepening headings stay together), a section's
+    first paragraph does once the chunk has ``min_chars`` of content, and nothing exceeds
+    ``max_tokens``."""
     groups: list[list[_Unit]] = []
     cur: list[_Unit] = []
-
-    def fits(extra: _Unit) -> bool:
-        return count(text[cur[0].start : extra.end]) <= max_tokens
-
     for u in units:
         if cur:
             only_headings = all(c.heading is not None for c in cur)
@@ -398,15 +408,20 @@ def chunk_document(
                 brk = bool(content) and chars >= min_chars
             else:
                 brk = False
-            if brk or not fits(u):
+            if brk or count(text[cur[0].start : u.end]) > max_tokens:
                 groups.append(cur)
                 cur = []
         cur.append(u)
     if cur:
         groups.append(cur)
+    return groups
 
-    # A short tail (the last sentence of a long paragraph, a one-line closing remark) joins
-    # the chunk before it when that chunk is in the same section and there is room.
+
+def _merge_short_tails(
+    groups: list[list[_Unit]], text: str, max_tokens: int, min_chars: int, count: TokenCounter
+) -> list[list[_Unit]]:
+    """A short tail (the last sentence of a long paragraph, a one-line closing remark) joins
+    the chunk before it when that chunk is in the same section and there is room."""
     merged: list[list[_Unit]] = []
     for g in groups:
         if (
@@ -419,18 +434,24 @@ def chunk_document(
             merged[-1] = merged[-1] + g
         else:
             merged.append(g)
+    return merged
 
-    # Runs of sections with nothing but their heading (a table of contents, a bare outline, a
-    # file of 100,000 one-line headings) would each be a chunk of a few characters, every one
-    # embedded and scored and none of them evidence. Consecutive heading-only chunks are
-    # joined while they fit; the joined chunk is still one exact span of the text. A single
-    # heading-only section between sections with content keeps its own chunk.
-    # count_tokens adds up over text joined by whitespace (nothing crosses a blank), so the
-    # default counter sums per-chunk counts instead of recounting the growing run.
+
+def _join_heading_only(
+    groups: list[list[_Unit]], text: str, max_tokens: int, count: TokenCounter
+) -> list[list[_Unit]]:
+    """Runs of sections with nothing but their heading (a table of contents, a bare outline, a
+    file of 100,000 one-line headings) would each be a chunk of a few characters, every one
+    embedded and scored and none of them evidence. Consecutive heading-only chunks are
+    joined while they fit; the joined chunk is still one exact span of the text. A single
+    heading-only section between sections with content keeps its own chunk.
+
+    count_tokens adds up over text joined by whitespace (nothing crosses a blank), so the
+    default counter sums per-chunk counts instead of recounting the growing run."""
     additive = count is count_tokens
     joined: list[list[_Unit]] = []
     run_tokens = -1  # tokens of joined[-1] when it is heading-only, else -1
-    for g in merged:
+    for g in groups:
         heading_only = all(u.heading is not None for u in g)
         if heading_only and run_tokens >= 0:
             if additive:
@@ -443,11 +464,16 @@ def chunk_document(
                 continue
         joined.append(g)
         run_tokens = count(text[g[0].start : g[-1].end]) if heading_only else -1
-    merged = joined
+    return joined
 
+
+def _to_chunks(doc: Document, groups: list[list[_Unit]]) -> list[Chunk]:
+    """One Chunk per group: its exact span, the heading path of its first content unit, and
+    the page, line and paragraph it starts at."""
+    text = doc.text
     newlines = [m.start() for m in re.finditer("\n", text)]
     chunks: list[Chunk] = []
-    for i, g in enumerate(merged, 1):
+    for i, g in enumerate(groups, 1):
         start, end = g[0].start, g[-1].end
         content = next((u for u in g if u.heading is None), g[-1])
         path = content.path

@@ -13,6 +13,7 @@ Status = Literal["covered", "partial", "missing"]
 STATUSES: tuple[Status, ...] = ("covered", "partial", "missing")
 
 REPORT_SCHEMA = "align-report/1"
+ERROR_SCHEMA = "align-batch-error/1"  # a reports.jsonl line for a plan that could not be scored
 # compatible revisions of schema 1: 1.1 adds each task's "assessable" (可考核) object
 REPORT_SCHEMA_VERSION = "1.1"
 
@@ -100,6 +101,11 @@ class Threshold:
     covered: float
     partial: float
     evidence: float | None = None
+
+    @property
+    def evidence_floor(self) -> float:
+        """The cut-off a single passage must reach to count as evidence."""
+        return self.evidence if self.evidence is not None else self.partial
 
 
 @dataclass(frozen=True)
@@ -284,52 +290,25 @@ class Report:
                     return t
         raise KeyError(task_id)
 
+    def task_rows(self) -> list[tuple[TaskResult, tuple[float, ...]]]:
+        """Each task (report order) with its per-chunk scores, one per chunk in ``chunks``
+        order: the matrix with its rows named. Empty when the report has no matrix or it does
+        not match the tasks and chunks (an old report, sets selected without their rows)."""
+        tasks = [t for s in self.policy_sets for t in s.tasks]
+        if (
+            not self.matrix
+            or len(self.matrix) != len(tasks)
+            or any(len(row) != len(self.chunks) for row in self.matrix)
+        ):
+            return []
+        return list(zip(tasks, self.matrix, strict=True))
+
+    def task_row(self, task_id: str) -> tuple[float, ...]:
+        """One task's per-chunk scores (``chunks`` order); () when the report has no matrix."""
+        return next((row for t, row in self.task_rows() if t.id == task_id), ())
+
     def to_dict(self) -> dict[str, Any]:
         """The ``align-report/1`` JSON object (see ``schemas/align-report-1.json``)."""
-
-        def ev(e: Evidence) -> dict[str, Any]:
-            loc = e.location
-            return {
-                "chunk": e.chunk_id,
-                "text": e.text,
-                "score": round(e.score, 4),
-                "raw_score": None if e.raw_score is None else round(e.raw_score, 4),
-                "location": {
-                    "page": loc.page,
-                    "heading": loc.heading,
-                    "line": loc.line,
-                    "paragraph": loc.paragraph,
-                    "start": loc.start,
-                    "end": loc.end,
-                },
-                "matched_terms": list(e.matched_terms),
-            }
-
-        def assess(a: Assessable | None) -> dict[str, Any] | None:
-            if a is None:
-                return None
-            return {
-                "verdict": a.verdict,
-                "targets": [
-                    {
-                        "text": x.text,
-                        "value": x.value,
-                        "unit": x.unit,
-                        "comparator": x.comparator,
-                        "measured": x.measured,
-                        "upper": x.upper,
-                        "from": x.from_value,
-                        "chunk_id": x.chunk_id,
-                    }
-                    for x in a.targets
-                ],
-                "deadlines": [
-                    {"text": d.text, "date": d.date, "kind": d.kind, "chunk_id": d.chunk_id}
-                    for d in a.deadlines
-                ],
-                "owners": list(a.owners),
-            }
-
         return {
             "schema": self.schema,
             "schema_version": REPORT_SCHEMA_VERSION,
@@ -344,36 +323,89 @@ class Report:
                 **self.model.extra,
             },
             "policy_sets": [
-                {
-                    "id": s.id,
-                    "title": s.title,
-                    "summary": s.summary,
-                    "tasks": [
-                        {
-                            "id": t.id,
-                            "title": t.title,
-                            "score": round(t.score, 4),
-                            "raw_score": None if t.raw_score is None else round(t.raw_score, 4),
-                            "support": t.support,
-                            "status": t.status,
-                            "reason": t.reason,
-                            "threshold": asdict(t.threshold) if t.threshold else None,
-                            "evidence": [ev(e) for e in t.evidence],
-                            **({"assessable": assess(t.assessable)} if t.assessable else {}),
-                            "sub_measures": [
-                                {
-                                    "id": m.id,
-                                    "title": m.title,
-                                    "score": round(m.score, 4),
-                                    "evidenced": m.evidenced,
-                                    "evidence": [ev(e) for e in m.evidence],
-                                }
-                                for m in t.sub_measures
-                            ],
-                        }
-                        for t in s.tasks
-                    ],
-                }
+                {"id": s.id, "title": s.title, "summary": s.summary,
+                 "tasks": [task_dict(t) for t in s.tasks]}
                 for s in self.policy_sets
             ],
         }
+
+
+# --------------------------------------------------------------------------- JSON shapes
+# One writer per type, so a report, a diff and `align chunks` spell a location the same way.
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def location_dict(loc: Location) -> dict[str, Any]:
+    return {
+        "page": loc.page,
+        "heading": loc.heading,
+        "line": loc.line,
+        "paragraph": loc.paragraph,
+        "start": loc.start,
+        "end": loc.end,
+    }
+
+
+def evidence_dict(e: Evidence) -> dict[str, Any]:
+    return {
+        "chunk": e.chunk_id,
+        "text": e.text,
+        "score": round(e.score, 4),
+        "raw_score": _round(e.raw_score),
+        "location": location_dict(e.location),
+        "matched_terms": list(e.matched_terms),
+    }
+
+
+def target_dict(x: Target) -> dict[str, Any]:
+    """A target's JSON fields (offsets and chunk left to the caller: they depend on what the
+    offsets are into)."""
+    return {
+        "text": x.text,
+        "value": x.value,
+        "unit": x.unit,
+        "comparator": x.comparator,
+        "measured": x.measured,
+        "upper": x.upper,
+        "from": x.from_value,
+    }
+
+
+def assessable_dict(a: Assessable) -> dict[str, Any]:
+    return {
+        "verdict": a.verdict,
+        "targets": [{**target_dict(x), "chunk_id": x.chunk_id} for x in a.targets],
+        "deadlines": [
+            {"text": d.text, "date": d.date, "kind": d.kind, "chunk_id": d.chunk_id}
+            for d in a.deadlines
+        ],
+        "owners": list(a.owners),
+    }
+
+
+def task_dict(t: TaskResult) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "title": t.title,
+        "score": round(t.score, 4),
+        "raw_score": _round(t.raw_score),
+        "support": t.support,
+        "status": t.status,
+        "reason": t.reason,
+        "threshold": asdict(t.threshold) if t.threshold else None,
+        "evidence": [evidence_dict(e) for e in t.evidence],
+        **({"assessable": assessable_dict(t.assessable)} if t.assessable else {}),
+        "sub_measures": [
+            {
+                "id": m.id,
+                "title": m.title,
+                "score": round(m.score, 4),
+                "evidenced": m.evidenced,
+                "evidence": [evidence_dict(e) for e in m.evidence],
+            }
+            for m in t.sub_measures
+        ],
+    }

@@ -5,6 +5,10 @@ owners); ``assess_task(result, by_chunk)`` gives a task's verdict from the commi
 supporting passages (``TaskResult.evidence`` as scoring chose it); ``annotate(report, doc)``
 adds the verdict to every task of a report. Plain frozen dataclasses in and out
 (``align.types``); jieba and cn2an load only when a passage has a number or an owner word.
+
+targets (numbers with what they count), deadlines (time nodes and the plan's own year),
+owners (responsible units), _text (number and clause helpers the three share); this module
+joins them into a verdict.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ..types import (
     Target,
     TaskResult,
 )
+from ..vocab import VERDICT_SYMBOL, VERDICT_ZH  # noqa: F401  (VERDICT_SYMBOL: kept for one release)
 from .deadlines import PlanTime, extract_deadlines, plan_time
 from .owners import extract_owners
 from .targets import extract_targets
@@ -43,8 +48,8 @@ __all__ = [
     "VERDICT_LABEL",
 ]
 
-VERDICT_LABEL = {"assessable": "可考核", "partly": "部分可考核", "vague": "不可考核"}
-VERDICT_SYMBOL = {"assessable": "✔", "partly": "◐", "vague": "✘"}
+# the verdict words live in align.vocab; the old names are kept for one release
+VERDICT_LABEL = VERDICT_ZH
 
 
 def extract(text: str, plan: PlanTime | None = None) -> Commitments:

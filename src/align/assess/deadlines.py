@@ -98,6 +98,69 @@ def _part_date(y: int, part: str | None, quarter: str | None) -> tuple[str, str]
     return str(y), "date"
 
 
+# a relative word as the part of a year _part_date knows
+_RELATIVE_PART = {"年底前": "年底前", "年底": "年底", "年末": "年末", "年内": "内", "年中": "内"}
+
+
+def _explicit(pat: re.Pattern[str], m: re.Match[str]) -> tuple[str | None, str, int] | None:
+    """(date, kind, year) of a match with its year written out; None when it is no date
+    (month 13, a range that runs backwards)."""
+    if pat is YEAR_MONTH_RANGE:
+        y, m1, m2 = _year(m.group(1)), _month(m.group(2)), _month(m.group(3))
+        if y is None or m1 is None or m2 is None or m2 < m1:
+            return None
+        return f"{_ym(y, m1)}/{_ym(y, m2)}", "period", y
+    if pat in (YEAR_RANGE, SCHOOL_YEAR):
+        y1, y2 = _year(m.group(1)), _year(m.group(2))
+        if y1 is None or y2 is None or y2 < y1:
+            return None
+        return f"{y1}/{y2}", "period", y2
+    if pat is YEAR_MONTH:
+        y, mo = _year(m.group(1)), _month(m.group(2))
+        if y is None or mo is None:
+            return None
+        return _ym(y, mo, _day(m.group(3))), "date", y
+    y = _year(m.group(1))
+    if y is None:
+        return None
+    date, kind = _part_date(y, m.group(2), m.group(3))
+    return date, kind, y
+
+
+def _five_year_plan(y0: int, part: str | None) -> tuple[str, str]:
+    """十四五末 -> the plan's last year; 十四五初 -> its first; 期间 / 时期 / bare: the period."""
+    if part == "末":
+        return str(y0 + 4), "date"
+    if part == "初":
+        return str(y0), "date"
+    return f"{y0}/{y0 + 4}", "period"
+
+
+def _year_events(
+    text: str, masks: list[tuple[int, int]]
+) -> list[tuple[int, int, str | None, str, int]]:
+    """(start, end, date, kind, year) of every match with its year written out, in text order;
+    where patterns overlap, the first of SCHOOL_YEAR ... YEAR_PART to match keeps the place."""
+    events: list[tuple[int, int, str | None, str, int]] = []
+    taken: list[tuple[int, int]] = []
+    for pat in (SCHOOL_YEAR, YEAR_RANGE, YEAR_MONTH_RANGE, YEAR_MONTH, YEAR_PART):
+        for m in pat.finditer(text):
+            s, e = m.span()
+            if inside(s, e, masks) or any(s < b and a < e for a, b in taken):
+                continue
+            if text.startswith("届", e) or text[e : e + 2] == "周年":
+                continue
+            if s > 0 and text[s - 1].isdigit():
+                continue
+            event = _explicit(pat, m)
+            if event is None:
+                continue
+            events.append((s, e, *event))
+            taken.append((s, e))
+    events.sort()
+    return events
+
+
 def extract_deadlines(text: str, plan: PlanTime | None = None) -> list[Deadline]:
     plan = plan or PlanTime()
     masks = masked_spans(text)
@@ -113,40 +176,7 @@ def extract_deadlines(text: str, plan: PlanTime | None = None) -> list[Deadline]
         taken.append((s, e))
 
     # explicit years first (they also give later month-only dates their year)
-    events: list[tuple[int, int, str | None, str, int | None]] = []
-    for pat in (SCHOOL_YEAR, YEAR_RANGE, YEAR_MONTH_RANGE, YEAR_MONTH, YEAR_PART):
-        for m in pat.finditer(text):
-            s, e = m.span()
-            if not free(s, e) or text.startswith("届", e) or text[e : e + 2] == "周年":
-                continue
-            if s > 0 and text[s - 1].isdigit():
-                continue
-            if pat is YEAR_MONTH_RANGE:
-                y, m1, m2 = _year(m.group(1)), _month(m.group(2)), _month(m.group(3))
-                if y is None or m1 is None or m2 is None or m2 < m1:
-                    continue
-                events.append((s, e, f"{_ym(y, m1)}/{_ym(y, m2)}", "period", y))
-            elif pat in (YEAR_RANGE, SCHOOL_YEAR):
-                y1, y2 = _year(m.group(1)), _year(m.group(2))
-                if y1 is None or y2 is None or y2 < y1:
-                    continue
-                events.append((s, e, f"{y1}/{y2}", "period", y2))
-            elif pat is YEAR_MONTH:
-                y, mo = _year(m.group(1)), _month(m.group(2))
-                if y is None or mo is None:
-                    continue
-                d = _day(m.group(3))
-                events.append((s, e, _ym(y, mo, d), "date", y))
-            else:
-                y = _year(m.group(1))
-                if y is None:
-                    continue
-                date, kind = _part_date(y, m.group(2), m.group(3))
-                events.append((s, e, date, kind, y))
-            taken.append((s, e))
-    taken.clear()
-    events.sort()
-    for s, e, date, kind, _y in events:
+    for s, e, date, kind, _y in _year_events(text, masks):
         if free(s, e):
             add(s, e, date, kind)
 
@@ -162,17 +192,8 @@ def extract_deadlines(text: str, plan: PlanTime | None = None) -> list[Deadline]
         if not free(s, e):
             continue
         y0 = _FYP_START.get(m.group(1))
-        if y0 is None:
-            continue
-        part = m.group(2)
-        if part in ("期间", "时期"):
-            add(s, e, f"{y0}/{y0 + 4}", "period")
-        elif part == "末":
-            add(s, e, str(y0 + 4), "date")
-        elif part == "初":
-            add(s, e, str(y0), "date")
-        else:
-            add(s, e, f"{y0}/{y0 + 4}", "period")
+        if y0 is not None:
+            add(s, e, *_five_year_plan(y0, m.group(2)))
     for m in MONTH_RANGE.finditer(text):
         s, e = m.span()
         m1, m2 = _month(m.group(1)), _month(m.group(2))
@@ -188,13 +209,10 @@ def extract_deadlines(text: str, plan: PlanTime | None = None) -> list[Deadline]
         if mo is None:
             continue
         y = year_before(s)
-        suffix = m.group(3) or ""
-        d = _day(m.group(2))
         if y is None:
             add(s, e, None, "relative")
         else:
-            add(s, e, _ym(y, mo, d), "date")
-        _ = suffix
+            add(s, e, _ym(y, mo, _day(m.group(2))), "date")
     for m in RECURRING.finditer(text):
         s, e = m.span()
         if free(s, e):
@@ -208,14 +226,7 @@ def extract_deadlines(text: str, plan: PlanTime | None = None) -> list[Deadline]
         if y is None or word in ("学年末", "学期末", "期末", "当年", "本年度"):
             add(s, e, None, "relative")
         else:
-            date, kind = _part_date(
-                y,
-                {"年底前": "年底前", "年底": "年底", "年末": "年末", "年内": "内", "年中": "内"}.get(
-                    word, word
-                ),
-                m.group(1),
-            )
-            add(s, e, date, kind)
+            add(s, e, *_part_date(y, _RELATIVE_PART.get(word, word), m.group(1)))
     found.sort(key=lambda d: d.start)
     return found
 

@@ -9,6 +9,8 @@ department names. A name counts only if it ends like a unit (处, 部, 办公室
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import chain
 
 from ..types import Owner
 from ._text import pos_tokens
@@ -209,39 +211,29 @@ def _offset(text: str, a: int, off: int) -> int:
     return i
 
 
-def extract_owners(text: str) -> list[Owner]:
-    out: list[Owner] = []
-    seen: set[tuple[str, int]] = set()
+Found = Iterator[tuple[str, str, int]]  # (name, role, start) before cleaning
 
-    def add(name: str, role: str, s: int) -> None:
-        lead = len(name) - len(name.lstrip("“”\" "))
-        name, s = name.strip("“”\" "), s + lead
-        if (name, s) in seen or not is_org(name):
-            return
-        seen.add((name, s))
-        end = s
-        k = 0
-        while end < len(text) and k < len(name):
-            if text[end] != "\n":
-                k += 1
-            end += 1
-        out.append(Owner(name=name, role=role, start=s, end=end))
 
+def _label_owners(text: str) -> Found:
+    """责任部门：教务处、各二级学院 — the names after a label, up to the clause end."""
     for m in LABEL.finditer(text):
         role = next((v for k, v in _LABEL_ROLE.items() if m.group(1).startswith(k)), "责任")
         e = m.end()
         stop = e
         while stop < len(text) and text[stop] not in "。；;\n":
             stop += 1
-        seg = text[e:stop]
         pos = e
-        for part in _split_names(seg):
+        for part in _split_names(text[e:stop]):
             i = text.find(part, pos)
             name, own_role = _with_role(part)
             if not is_org(name):
                 break
-            add(name, own_role or role, i)
+            yield name, own_role or role, i
             pos = i + len(part)
+
+
+def _verb_owners(text: str) -> Found:
+    """教务处牵头, 人事处、财务处配合: the unit (or list of units) before a verb."""
     for verb in _VERBS:
         for m in re.finditer(verb, text):
             s = m.start()
@@ -253,14 +245,14 @@ def extract_owners(text: str) -> list[Owner]:
             if hit is None and verb in ("负责", "牵头"):
                 # 第九条领导小组是……机构，负责……: the unit is the sentence's subject
                 for name, start in _sentence_subjects(text, s):
-                    add(name, "负责" if verb == "负责" else "牵头", start)
+                    yield name, "负责" if verb == "负责" else "牵头", start
                 continue
             if hit is None:
                 continue
             name, start = hit
             role = "牵头" if verb == "牵头" else "配合" if verb in ("配合", "协同") else "负责"
             # 教务处、人事处牵头: every name of the list before the verb
-            add(name, role, start)
+            yield name, role, start
             j = start
             while j > 0 and text[j - 1] in "、和与及":
                 k = j - 1
@@ -269,14 +261,20 @@ def extract_owners(text: str) -> list[Owner]:
                 prev = text[k : j - 1]
                 if not is_org(prev):
                     break
-                add(prev, role, k)
+                yield prev, role, k
                 j = k
-    # 党委办公室、职能部门等是……具体执行部门
+
+
+def _duty_owners(text: str) -> Found:
+    """党委办公室、职能部门等是……具体执行部门: the subject of a duty noun."""
     for m in _DUTY_NOUN.finditer(text):
         for name, start in _sentence_subjects(text, m.start()):
-            add(name, "负责", start)
-    # a table cell (docx / html rows are "a | b | c"; tab- or pipe-separated text too) or a
-    # line made of department names only: a 责任部门 column
+            yield name, "负责", start
+
+
+def _cell_owners(text: str) -> Found:
+    """A table cell (docx / html rows are "a | b | c"; tab- or pipe-separated text too) or a
+    line made of department names only: a 责任部门 column."""
     for m in _CELL.finditer(text):
         cell = m.group()
         names = _split_names(cell)
@@ -289,7 +287,32 @@ def extract_owners(text: str) -> list[Owner]:
             p = m.start()
             for raw, (n, r) in zip(names, parsed, strict=True):
                 i = text.find(raw, p)
-                add(n, r, i)
+                yield n, r, i
                 p = i + len(raw)
+
+
+def _end(text: str, start: int, name: str) -> int:
+    """Where ``name`` found at ``start`` ends in ``text`` (a wrap inside it is skipped)."""
+    end, k = start, 0
+    while end < len(text) and k < len(name):
+        if text[end] != "\n":
+            k += 1
+        end += 1
+    return end
+
+
+def extract_owners(text: str) -> list[Owner]:
+    """Every unit made responsible, once per place, in text order; the first pass that finds
+    a unit at a place gives its role (labels, then verbs, duty nouns, table cells)."""
+    out: list[Owner] = []
+    seen: set[tuple[str, int]] = set()
+    passes = chain(_label_owners(text), _verb_owners(text), _duty_owners(text), _cell_owners(text))
+    for raw, role, s in passes:
+        lead = len(raw) - len(raw.lstrip("“”\" "))
+        name, s = raw.strip("“”\" "), s + lead
+        if (name, s) in seen or not is_org(name):
+            continue
+        seen.add((name, s))
+        out.append(Owner(name=name, role=role, start=s, end=_end(text, s, name)))
     out.sort(key=lambda o: o.start)
     return out

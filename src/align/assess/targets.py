@@ -15,6 +15,7 @@ from ..types import Target
 from ._text import (
     CLAUSE_SEP,
     CN_NUMERAL_CHARS,
+    clause_bounds,
     clean_number,
     clock_spans,
     inside,
@@ -172,12 +173,7 @@ def _comparator(text: str, start: int, end: int) -> tuple[str, int, int]:
 def _measured(text: str, start: int, end: int, unit: str) -> str:
     """The noun phrase the number belongs to: after a measure word (5个硕士学位点), else before
     the number (就业率保持在98%以上). jieba's part-of-speech tags mark the nouns."""
-    a = start
-    while a > 0 and text[a - 1] not in CLAUSE_SEP:
-        a -= 1
-    b = end
-    while b < len(text) and text[b] not in CLAUSE_SEP:
-        b += 1
+    a, b = clause_bounds(text, start, end, CLAUSE_SEP)
     clause = text[a:b]
     toks = pos_tokens(clause)
     rel_s, rel_e = start - a, end - a
@@ -262,6 +258,63 @@ def _from_to(text: str, first: Target, then: Target, s: int) -> Target | None:
     )
 
 
+def _per_cent(text: str, s: int, e: int, num: str) -> Target | None:
+    """百分之六十: the number at ``s:e`` after 百分之."""
+    value = to_number(num)
+    if value is None:
+        return None
+    comp, cs, ce = _comparator(text, s - 3, e)
+    return Target(text[cs:ce].strip(), clean_number(value), "%", comp,
+                  _measured(text, s - 3, e, "%"), cs, ce)
+
+
+def _a_name(text: str, s: int, e: int, num: str, after_comparator: bool) -> bool:
+    """The numeral is part of a word or a name, not a count."""
+    if num[0] in CN_NUMERAL_CHARS and not after_comparator and not _starts_word(text, s, e):
+        return True  # part of a word: 统一, 唯一, 进一步, 十四五
+    if any(text.startswith(n, s) for n in NAMED_NUMBERS):
+        return True
+    return _in_slogan(text, s)  # “四个意识”, “五个中心”: a name, not a count
+
+
+def _ratio_or_half(text: str, s: int, e: int, num: str) -> Target | None:
+    """A ratio 1:18 (a clock time was masked before) or 一半 (50%)."""
+    r = re.match(r"\s*[:：∶]\s*([0-9]+(?:\.[0-9]+)?)", text[e:])
+    if r and num.isdigit():
+        rend = e + r.end()
+        comp, cs, ce = _comparator(text, s, rend)
+        return Target(
+            text=text[cs:ce].strip(),
+            value=f"{num}:{r.group(1)}",
+            unit="比",
+            comparator=comp,
+            measured=_measured(text, s, rend, "比"),
+            start=cs,
+            end=ce,
+        )
+    if num in ("一",) and text.startswith("半", e):
+        comp, cs, ce = _comparator(text, s, e + 1)
+        return Target(text[cs:ce], 50, "%", comp, _measured(text, s, e + 1, "%"), cs, ce)
+    return None
+
+
+def _not_a_count(
+    text: str, s: int, e: int, uend: int, num: str, base: str, bound_before: bool
+) -> bool:
+    """The number and its unit ``base`` (ending at ``uend``) do not state a target."""
+    if base in _NOT_TARGET_UNITS or any(text.startswith(w, e) for w in _SKIP_AFTER):
+        return True
+    if base == "周" and text.startswith("年", uend):
+        return True
+    if _is_indefinite_one(num, base) and not bound_before:
+        return True
+    if base == "元" and num[0] in CN_NUMERAL_CHARS:
+        return True  # 二元结构, 一元化: money is written in digits (500万元)
+    if base in _NAME_UNITS and num[0] in CN_NUMERAL_CHARS and _noun_before(text, s):
+        return True  # 中物院六所, 采气四厂: the numeral names a unit, it does not count
+    return base == "成" and text[uend : uend + 1] in _CHENG_WORDS  # 成本, 成果, 成为 ...
+
+
 def extract_targets(text: str) -> list[Target]:
     masks = masked_spans(text) + clock_spans(text)
     out: list[Target] = []
@@ -275,46 +328,19 @@ def extract_targets(text: str) -> list[Target]:
         prev = text[s - 1] if s > 0 else ""
         if prev in _ORDINAL_BEFORE or (prev.isascii() and prev.isalnum()):
             continue
-        # 百分之六十
         if text[max(0, s - 3) : s] == "百分之":
-            value = to_number(num)
-            if value is None:
-                continue
-            comp, cs, ce = _comparator(text, s - 3, e)
-            out.append(
-                Target(text[cs:ce].strip(), clean_number(value), "%", comp,
-                       _measured(text, s - 3, e, "%"), cs, ce)
-            )
+            pct = _per_cent(text, s, e, num)
+            if pct is not None:
+                out.append(pct)
             continue
         after_comparator = any(text[:s].rstrip(" ").endswith(w) for w in _BEFORE)
         # 至少一次, 每年至少召开一次会议: after a lower bound, 一 is a count, not "a"
         bound_before = any(w in text[max(0, s - 5) : s] for w in _LOWER_BOUNDS)
-        if num[0] in CN_NUMERAL_CHARS and not after_comparator and not _starts_word(text, s, e):
-            continue  # part of a word: 统一, 唯一, 进一步, 十四五
-        if any(text.startswith(n, s) for n in NAMED_NUMBERS):
+        if _a_name(text, s, e, num, after_comparator):
             continue
-        if _in_slogan(text, s):
-            continue  # “四个意识”, “五个中心”: a name, not a count
-        # ratios 1:18 (a clock time was masked above)
-        r = re.match(r"\s*[:：∶]\s*([0-9]+(?:\.[0-9]+)?)", text[e:])
-        if r and num.isdigit():
-            rend = e + r.end()
-            comp, cs, ce = _comparator(text, s, rend)
-            out.append(
-                Target(
-                    text=text[cs:ce].strip(),
-                    value=f"{num}:{r.group(1)}",
-                    unit="比",
-                    comparator=comp,
-                    measured=_measured(text, s, rend, "比"),
-                    start=cs,
-                    end=ce,
-                )
-            )
-            continue
-        if num in ("一",) and text.startswith("半", e):
-            comp, cs, ce = _comparator(text, s, e + 1)
-            out.append(Target(text[cs:ce], 50, "%", comp, _measured(text, s, e + 1, "%"), cs, ce))
+        special = _ratio_or_half(text, s, e, num)
+        if special is not None:
+            out.append(special)
             continue
         # ranges 7-9个, 2～3门: the low end is the value, the high end ``upper``
         upper = None
@@ -330,18 +356,8 @@ def extract_targets(text: str) -> list[Target]:
         base = unit.lstrip("".join(_APPROX_INFIX))
         if not base and unit != "余":
             continue
-        if base in _NOT_TARGET_UNITS or any(text.startswith(w, e) for w in _SKIP_AFTER):
+        if _not_a_count(text, s, e, uend, num, base, bound_before):
             continue
-        if base == "周" and text.startswith("年", uend):
-            continue
-        if _is_indefinite_one(num, base) and not bound_before:
-            continue
-        if base == "元" and num[0] in CN_NUMERAL_CHARS:
-            continue  # 二元结构, 一元化: money is written in digits (500万元)
-        if base in _NAME_UNITS and num[0] in CN_NUMERAL_CHARS and _noun_before(text, s):
-            continue  # 中物院六所, 采气四厂: the numeral names a unit, it does not count
-        if base == "成" and text[uend : uend + 1] in _CHENG_WORDS:
-            continue  # 成本, 成果, 成为 ...
         value = to_number(num)
         if value is None:
             continue

@@ -265,7 +265,7 @@ def run_batch(
 def write_overview(outdir: Path, records: Sequence[dict[str, Any]] | None = None) -> list[Path]:
     """summary.csv, summary.xlsx and index.html from the records (default: reports.jsonl)."""
     from ..report import get_summary_formatter
-    from .overview import build_overview
+    from ..report.overview import build_overview
     from .store import REPORTS_FILE, read_records
 
     if records is None:

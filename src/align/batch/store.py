@@ -13,56 +13,29 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
+from ..fileio import write_atomic as _write_atomic
+from ..report.overview import is_error
+from ..types import ERROR_SCHEMA, REPORT_SCHEMA
 
 REPORTS_FILE = "reports.jsonl"
 LOCK_FILE = ".align-batch.lock"
-REPORT_SCHEMA = "align-report/1"
-ERROR_SCHEMA = "align-batch-error/1"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write beside the target and rename over it: a failed write leaves the old file."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write beside the target and rename over it: a failed write leaves the old file
+    (:func:`align.fileio.write_atomic`; text is written as UTF-8)."""
+    _write_atomic(path, data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def record_file(rec: dict[str, Any]) -> str:
     """The identity of the plan a line is about (its resolved path)."""
     b = rec.get("batch") or {}
     return str(b.get("file") or (rec.get("document") or {}).get("path") or "")
-
-
-def is_error(rec: dict[str, Any]) -> bool:
-    return rec.get("schema") == ERROR_SCHEMA
 
 
 def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:

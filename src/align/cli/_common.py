@@ -14,6 +14,7 @@ import typer
 from ..errors import AlignError, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 _default_showwarning = warnings.showwarning
 
 EXIT_OK = 0
@@ -393,3 +394,47 @@ def resolve_format(fmt: str | None, output: Path | None, formats: tuple[str, ...
             f" (cannot infer the format of {output}; pass -f)"
         )
     return default
+
+
+def plan_files(metavar: str) -> Any:
+    """The positional plan-files argument of the commands that read plans without scoring."""
+    return typer.Argument(
+        ...,
+        metavar=metavar,
+        help="规划文件或目录（可多个）。Plan files or directories.",
+        show_default=False,
+    )
+
+
+TABLE_OR_JSON = ("table", "json")
+
+
+def check_format(fmt: str | None, formats: tuple[str, ...]) -> None:
+    """``--format`` must name one of ``formats`` (None: not given)."""
+    if fmt is not None and fmt not in formats:
+        raise typer.BadParameter(
+            f"必须是 {' / '.join(formats)} 之一 (one of {', '.join(formats)})",
+            param_hint="--format",
+        )
+
+
+def read_each(
+    files: list[Path], encoding: str | None, max_size: float, then: Callable[[Any], T]
+) -> tuple[list[T], bool]:
+    """Read every plan the arguments name and pass each Document to ``then``; a file that
+    cannot be read (or ``then`` rejects) is one error line on stderr. Returns the results and
+    whether anything failed."""
+    from ..read import collect_inputs, read_document
+
+    paths, errors = collect_inputs(files)
+    for err in errors:
+        print_error(err)
+    failed = bool(errors)
+    results: list[T] = []
+    for path in paths:
+        try:
+            results.append(then(read_document(path, encoding=encoding, max_bytes=megabytes(max_size))))
+        except AlignError as err:
+            print_error(err)
+            failed = True
+    return results, failed

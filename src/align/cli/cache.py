@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from .._text import human_size
 from ._app import app
 from ._common import handle_errors, out_console, write_output
 
@@ -14,15 +15,6 @@ cache_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(cache_app, name="cache")
-
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
 
 
 @cache_app.command("info")
@@ -44,7 +36,7 @@ def info(
     if not data["exists"]:
         console.print("缓存为空 (no cache yet)")
         return
-    console.print(f"大小 size: {_human(data['size_bytes'])}  条目 entries: {data['entries']}")
+    console.print(f"大小 size: {human_size(data['size_bytes'], trim=False)}  条目 entries: {data['entries']}")
     if data["models"]:
         table = Table(
             "模型 model", "维度 dim", "条目 entries", "向量大小 vectors", "指纹 fingerprint"
@@ -54,13 +46,13 @@ def info(
                 m["name"] or "?",
                 str(m["dim"]),
                 str(m["entries"]),
-                _human(m["bytes"]),
+                human_size(m["bytes"], trim=False),
                 m["fingerprint"][:12],
             )
         console.print(table)
     for o in data.get("other", ()):
         label = _KIND_LABELS.get(o["kind"], o["kind"])
-        console.print(f"{label}: {o['entries']} 条 entries, {_human(o['bytes'])}")
+        console.print(f"{label}: {o['entries']} 条 entries, {human_size(o['bytes'], trim=False)}")
 
 
 _KIND_LABELS = {

@@ -135,54 +135,16 @@ def explain(
 ) -> None:
     """解释某项任务的得分与证据。Explain one task's status: ranked evidence and thresholds."""
     from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
-    from ..embed.lexical import matched_terms
     from ..errors import AlignError
-    from ..report._common import STATUS_STYLE, status_text, visible
+    from ..report.explain import render_explain
 
     scorer = make_scorer(policy, None, model, no_cache, max_size=max_size, backend=backend, calibration=calibration)
     tasks = {t.id: t for s in scorer.policy_sets for t in s.tasks}
     if task_id not in tasks:
         raise AlignError(f"没有编号为 {task_id} 的任务 (unknown task id); 可用：{', '.join(tasks)}")
     report = scorer.score_path(path, encoding=encoding)
-    task = tasks[task_id]
-    result = report.task(task_id)
-    order = [t.id for s in report.policy_sets for t in s.tasks]
-    row = report.matrix[order.index(task_id)] if report.matrix else ()
-    ranked = sorted(range(len(row)), key=lambda i: -row[i])[:top]
-
-    con = Console(highlight=False)
-    con.print(Text.assemble((f"{task.id} {task.title}", "bold"), f"  （{report.document.path}）"))
-    con.print(Text(status_text(result.status), style=STATUS_STYLE[result.status]), result.reason)
-    th = result.threshold
-    if th:
-        ev_floor = th.evidence if th.evidence is not None else th.partial
-        con.print(f"阈值 thresholds（置信度 0-100）：覆盖 covered ≥ {th.covered:.0f}，"
-                  f"部分覆盖 partial ≥ {th.partial:.0f}，单段证据 evidence ≥ {ev_floor:.0f}"
-                  f"（校准 {report.model.calibration}，模型 {report.model.name}）")
-    terms = [*task.terms, *task.aliases]
-    table = Table(show_lines=True)
-    table.add_column("#", no_wrap=True)
-    table.add_column("置信度", no_wrap=True)
-    table.add_column("位置", max_width=18, overflow="fold")
-    table.add_column("段落（命中词高亮）", ratio=1, overflow="fold")
-    for rank, ci in enumerate(ranked, 1):
-        chunk = report.chunks[ci]
-        text = Text(visible(chunk.text))  # control characters from the plan shown, not sent
-        hits = matched_terms(terms, chunk.text, scorer.index.term_words)
-        for term in hits:
-            text.highlight_words([term], style="bold reverse")
-        floor = (th.evidence if th.evidence is not None else th.partial) if th else 101.0
-        mark = "✔" if row[ci] >= floor else " "
-        table.add_row(f"{rank}{mark}", f"{row[ci]:.0f}", Text(visible(chunk.location.label())), text)
-    con.print(table)
-    if result.sub_measures:
-        con.print("[bold]具体举措 sub-measures[/bold]")
-        for m in result.sub_measures:
-            flag = "✔ 有证据" if m.evidenced else "✘ 无证据"
-            where = f"（{m.evidence[0].location.label()}）" if m.evidence else ""
-            con.print(f"  {flag}  {m.title}  置信度 {m.score:.0f}{where}")
+    render_explain(report, tasks[task_id], Console(highlight=False), top=top,
+                   words_of=scorer.index.term_words)
     if not sys.stdout.isatty():
         sys.stdout.flush()

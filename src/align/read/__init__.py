@@ -3,6 +3,9 @@
 One module per format (text: .txt/.md, docx, pdf, html); this module checks what every format
 shares (exists, size limit, empty, known extension) and dispatches by suffix. Every problem a
 user can cause is an :class:`~align.errors.InputError` with one readable line naming the file.
+
+text (.txt/.md, encodings, wrapped lines), docx, pdf, html: one reader each; _common: building a
+Document from pieces, the input errors.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._text import human_size
 from ..errors import InputError, InputWarning, shown_path
 from ..fileio import NOT_FOUND, FileProblem, check_regular, read_limited
 from ..types import Document
@@ -52,20 +56,12 @@ def _suffix(name: str) -> str:
     raise fail(name, f"{msg}; {hint}" if hint else msg)
 
 
-def _human(n: float) -> str:
-    """1536 -> "1.5 KB", 52428800 -> "50 MB"."""
-    if n < 1024:
-        return f"{n:.0f} B"
-    n /= 1024
-    unit = "KB"
-    if n >= 1024:
-        n /= 1024
-        unit = "MB"
-    return f"{n:.1f}".removesuffix(".0") + f" {unit}"
+def _size(n: float) -> str:
+    return human_size(n, largest="MB")  # a limit of 2048 MB reads as set
 
 
 def _too_large(name: str, size: int, max_bytes: int) -> InputError:
-    return fail(name, f"文件过大（{_human(size)}，上限 {_human(max_bytes)}）(file too large)")
+    return fail(name, f"文件过大（{_size(size)}，上限 {_size(max_bytes)}）(file too large)")
 
 
 def read_document(
@@ -86,7 +82,7 @@ def read_document(
         if e.too_large:
             if e.size is None:
                 raise fail(
-                    shown, f"文件过大（读取时超过上限 {_human(max_bytes)}）(file too large)"
+                    shown, f"文件过大（读取时超过上限 {_size(max_bytes)}）(file too large)"
                 ) from None
             raise _too_large(shown, e.size, max_bytes) from None
         raise fail(shown, e.reason) from None

@@ -16,9 +16,10 @@ import logging
 import re
 import unicodedata
 
+from .._text import display_width
 from ..chunk import heading_level, is_heading_line
 from ..types import Document
-from ._common import ENDS_PARAGRAPH, Piece, assemble, display_width, fail
+from ._common import ENDS_PARAGRAPH, Piece, assemble, fail
 
 _PAGE_NO = re.compile(
     r"^(?:[-—–\s]*\d{1,4}[-—–\s]*|第\s*\d+\s*页(?:\s*[，,/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|page\s*\d+(?:\s*of\s*\d+)?)$",

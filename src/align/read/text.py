@@ -19,10 +19,11 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+from .._text import display_width
 from ..chunk import heading_level, is_heading_line
 from ..errors import InputError, InputWarning
 from ..types import Block, Document
-from ._common import ENDS_PARAGRAPH, display_width, fail, sha256
+from ._common import ENDS_PARAGRAPH, fail, sha256
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),

@@ -2,6 +2,16 @@
 
 Every format is a small class with ``name`` and ``format(reports) -> str``. Adding a format means
 one new module and one line in ``FORMATS``. Modules are imported only when asked for.
+
+Score reports (``align score``): table, json (json and jsonl), markdown, html.
+Batch overview (``align batch``): overview (the plans x tasks data), summary_csv, summary_xlsx,
+overview_html; _summary holds the columns the two spreadsheets share.
+Gate (``align check`` / ``align diff``): check_formats (registry and the text line), github,
+junit, sarif, diff.
+Other commands: explain (one task's ranked passages), chunks (``align chunks``), commitments
+(``align targets``), policies (``align policies``).
+Shared: _common (status words re-exported from align.vocab, previews, Markdown escaping), _wrap
+(line breaking for Chinese in rich).
 """
 
 from __future__ import annotations

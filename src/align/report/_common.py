@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-from ..chunk import unwrap
-from ..types import SetResult, Status, TaskResult
+from collections.abc import Mapping
 
-STATUS_LABEL: dict[str, str] = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖"}
-STATUS_SYMBOL: dict[str, str] = {"covered": "✔", "partial": "◐", "missing": "✘"}
-STATUS_STYLE: dict[str, str] = {"covered": "green", "partial": "yellow", "missing": "red"}
+from .._text import truncate
+from ..chunk import unwrap
+from ..types import STATUSES, SetResult, Status, TaskResult
+from ..vocab import (  # re-exported: the formats import their words from here
+    STATUS_STYLE,
+    STATUS_SYMBOL,
+    STATUS_ZH,
+    VERDICT_SHORT,
+    VERDICT_STYLE,
+    VERDICT_SYMBOL,
+    VERDICT_ZH,
+)
+
+__all__ = [
+    "STATUS_STYLE", "STATUS_SYMBOL", "STATUS_ZH", "VERDICT_SHORT", "VERDICT_STYLE",
+    "VERDICT_SYMBOL", "VERDICT_ZH", "assess_detail", "assess_text", "counts_text", "md_code", "md_inline",
+    "missing_sub_measures", "score_fraction", "snippet", "status_text", "summary_line", "visible",
+]
+
 
 
 def status_text(status: Status | str) -> str:
     """Symbol and word, so the status reads without colour (and in a screen reader)."""
-    return f"{STATUS_SYMBOL[status]} {STATUS_LABEL[status]}"
+    return f"{STATUS_SYMBOL[status]} {STATUS_ZH[status]}"
+
+
+def counts_text(c: Mapping[str, int]) -> str:
+    """``已覆盖 3 · 部分覆盖 1 · 未覆盖 2``."""
+    return " · ".join(f"{STATUS_ZH[s]} {c[s]}" for s in STATUSES)
 
 
 def summary_line(s: SetResult) -> str:
     c = s.summary
     n = len(s.tasks) or 1
     return (
-        f"已覆盖 {c['covered']} · 部分覆盖 {c['partial']} · 未覆盖 {c['missing']}"
-        f"（共 {len(s.tasks)} 项，覆盖率 {100 * c['covered'] / n:.0f}%，"
+        f"{counts_text(c)}（共 {len(s.tasks)} 项，覆盖率 {100 * c['covered'] / n:.0f}%，"
         f"含部分覆盖 {100 * (c['covered'] + c['partial']) / n:.0f}%）"
     )
 
@@ -31,8 +50,7 @@ def snippet(text: str, width: int = 60, heading: str | None = None) -> str:
     heads = set(heading.split(" > ")) if heading else set()
     while len(lines) > 1 and lines[0] in heads:
         lines.pop(0)
-    t = visible(" ".join(" ".join(lines).split()), keep_lines=False)
-    return t if len(t) <= width else t[: width - 1] + "…"
+    return truncate(visible(" ".join(" ".join(lines).split()), keep_lines=False), width)
 
 
 def score_fraction(t: TaskResult) -> float:
@@ -44,21 +62,14 @@ def missing_sub_measures(t: TaskResult) -> list[str]:
     return [m.title for m in t.sub_measures if not m.evidenced]
 
 
-ASSESS_LABEL: dict[str, str] = {"assessable": "可考核", "partly": "部分可考核", "vague": "不可考核"}
-ASSESS_SYMBOL: dict[str, str] = {"assessable": "✔", "partly": "◐", "vague": "✘"}
-ASSESS_STYLE: dict[str, str] = {"assessable": "green", "partly": "yellow", "vague": "red"}
-# the table's 可考核 column: short words, the header says what they answer
-ASSESS_SHORT: dict[str, str] = {"assessable": "是", "partly": "部分", "vague": "否"}
-
-
 def assess_text(t: TaskResult, short: bool = False) -> str:
     """可考核 verdict with symbol (✔ 可考核 / ◐ 部分可考核 / ✘ 不可考核; short: 是/部分/否),
     or "—" when the report has none."""
     a = t.assessable
     if a is None:
         return "—"
-    words = ASSESS_SHORT if short else ASSESS_LABEL
-    return f"{ASSESS_SYMBOL[a.verdict]} {words[a.verdict]}"
+    words = VERDICT_SHORT if short else VERDICT_ZH  # short: the table's 可考核 column
+    return f"{VERDICT_SYMBOL[a.verdict]} {words[a.verdict]}"
 
 
 def assess_detail(t: TaskResult, limit: int = 4) -> str:

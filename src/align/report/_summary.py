@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..batch.overview import Overview, PlanRow
-from ._common import STATUS_LABEL
+from ..types import STATUSES
+from ._common import STATUS_ZH
+from .overview import Overview, PlanRow
 
 PLAN_HEAD = ("规划 plan", "路径 path", "字数 chars")
 ERROR_HEAD = "错误 error"
@@ -14,12 +15,8 @@ TASK_SHEET_HEAD = (
     "任务编号 task",
     "政策集 set",
     "任务 title",
-    "已覆盖 covered",
-    "部分覆盖 partial",
-    "未覆盖 missing",
-    "已覆盖占比 covered share",
-    "部分覆盖占比 partial share",
-    "未覆盖占比 missing share",
+    *(f"{STATUS_ZH[s]} {s}" for s in STATUSES),
+    *(f"{STATUS_ZH[s]}占比 {s} share" for s in STATUSES),
 )
 
 
@@ -40,7 +37,7 @@ def plan_cells(ov: Overview, p: PlanRow) -> list[Any]:
     a failed plan has empty task cells and its one-line error in the last column."""
     row: list[Any] = [p.name, p.path, p.chars]
     row.extend(p.set_share(s) for s in ov.sets)
-    row.extend(STATUS_LABEL.get(p.status.get(t.id, ""), "") or None for t in ov.tasks)
+    row.extend(STATUS_ZH.get(p.status.get(t.id, ""), "") or None for t in ov.tasks)
     row.extend(p.score.get(t.id) for t in ov.tasks)
     row.append(p.error)
     return row
@@ -51,14 +48,10 @@ def task_rows(ov: Overview) -> list[list[Any]]:
     for t in ov.tasks:
         c, sh = ov.task_counts(t.id), ov.task_shares(t.id)
         rows.append(
-            [t.id, t.set_id, t.title, c["covered"], c["partial"], c["missing"],
-             sh["covered"], sh["partial"], sh["missing"]]
+            [t.id, t.set_id, t.title, *(c[s] for s in STATUSES), *(sh[s] for s in STATUSES)]
         )
     return rows
 
 
 def status_of_label(label: str) -> str | None:
-    for k, v in STATUS_LABEL.items():
-        if v == label:
-            return k
-    return None
+    return next((k for k, v in STATUS_ZH.items() if v == label), None)

@@ -35,9 +35,6 @@ def get_check_formatter(name: str, **options: object) -> CheckFormatter:
     return load_formatter(CHECK_FORMATS, name, "检查输出格式", **options)
 
 
-LEVEL_ZH = {"error": "错误", "warning": "警告", "notice": "提示"}
-
-
 def verdict_line(result: CheckResult) -> str:
     c = result.counts()
     head = (

@@ -5,14 +5,16 @@ that appeared or disappeared. Table for a terminal, JSON for tools, markdown for
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import TYPE_CHECKING, Any
+
+from .._text import display_width, one_line, pad, truncate
+from ..vocab import STATUS_ZH as _STATUS_ZH
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..check import DiffResult, TaskDiff
     from ..types import Evidence
 
-STATUS_ZH = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖", None: "—"}
+STATUS_ZH = {**_STATUS_ZH, None: "—"}
 CHANGE_ZH = {
     "regressed": "▼ 退步",
     "improved": "▲ 进步",
@@ -46,20 +48,11 @@ def _support(t: TaskDiff) -> str:
 def _snip(text: str, width: int = 50) -> str:
     from ._common import visible
 
-    t = visible(" ".join(text.split()), keep_lines=False)
-    return t if len(t) <= width else t[: width - 1] + "…"
+    return truncate(visible(one_line(text), keep_lines=False), width)
 
 
 def _where(e: Evidence) -> str:
     return e.location.label()
-
-
-def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-
-def _pad(s: str, w: int) -> str:
-    return s + " " * max(0, w - _width(s))
 
 
 def _counts_line(diff: DiffResult) -> str:
@@ -86,11 +79,11 @@ def diff_table(diff: DiffResult, *, all_tasks: bool = False) -> str:
     ]
     out = [f"旧 old: {diff.old_path}", f"新 new: {diff.new_path}", ""]
     if body:
-        widths = [max(_width(r[i]) for r in [head, *body]) for i in range(len(head))]
-        out.append("  ".join(_pad(c, w) for c, w in zip(head, widths, strict=True)).rstrip())
+        widths = [max(display_width(r[i]) for r in [head, *body]) for i in range(len(head))]
+        out.append("  ".join(pad(c, w) for c, w in zip(head, widths, strict=True)).rstrip())
         out.append("  ".join("-" * w for w in widths))
         for r in body:
-            out.append("  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip())
+            out.append("  ".join(pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip())
     else:
         out.append("没有任务发生变化 (no task changed)")
     ev_rows = [t for t in rows if t.appeared or t.disappeared]
@@ -109,13 +102,9 @@ def diff_table(diff: DiffResult, *, all_tasks: bool = False) -> str:
 
 
 def _ev_json(e: Evidence) -> dict[str, Any]:
-    loc = e.location
-    return {
-        "chunk": e.chunk_id,
-        "text": e.text,
-        "score": round(e.score, 4),
-        "location": {"page": loc.page, "heading": loc.heading, "line": loc.line},
-    }
+    from ..types import evidence_dict  # the report's evidence object: one shape for both
+
+    return evidence_dict(e)
 
 
 def diff_json(diff: DiffResult) -> str:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..check import CheckResult, Violation
     from ..types import Report
 
-LEVEL_ZH = {"error": "错误", "warning": "警告", "notice": "提示"}
+from ..vocab import LEVEL_ZH
 
 
 def _escape_data(s: str) -> str:

@@ -13,11 +13,10 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import PurePath
 
+from .._text import truncate
 from ..types import STATUSES, Evidence, Report, SetResult, TaskResult, Threshold
-from ._common import assess_detail, assess_text
+from ._common import STATUS_SYMBOL, STATUS_ZH, assess_detail, assess_text
 
-STATUS_SYMBOL: dict[str, str] = {"covered": "✔", "partial": "◐", "missing": "✘"}
-STATUS_LABEL: dict[str, str] = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖"}
 NO_SECTION = "（无标题部分）"
 FONT_STACK = (
     '"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC",'
@@ -111,7 +110,7 @@ def assess_badge(t: TaskResult) -> str:
 def status_badge(status: str) -> str:
     """``✔ 已覆盖`` in a span: the symbol and the label both say it, colour only helps."""
     sym = STATUS_SYMBOL.get(status, "?")
-    label = STATUS_LABEL.get(status, status)
+    label = STATUS_ZH.get(status, status)
     return f'<span class="st st-{escape(status)}">{sym} {escape(label)}</span>'
 
 
@@ -167,18 +166,7 @@ class HtmlFormatter:
         title = self.title or (
             f"政策对标报告 · {names[0]}" if len(reports) == 1 else f"政策对标报告（{len(reports)} 份文件）"
         )
-        parts = [
-            "<!DOCTYPE html>",
-            '<html lang="zh-CN">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            '<meta name="generator" content="align">',
-            f"<title>{escape(title)}</title>",
-            f"<style>{_CSS}</style>",
-            "</head>",
-            "<body>",
-        ]
+        parts = page_start(title, _CSS)
         if self.back_href is not None:
             parts.append(f'<a class="back" href="{escape(self.back_href)}">{escape(self.back_label)}</a>')
         parts.append(f"<h1>{escape(title)}</h1>")
@@ -264,14 +252,8 @@ class HtmlFormatter:
     # ------------------------------------------------------------------ heat map
     def _heatmap(self, r: Report) -> str:
         head = "<h2>任务 × 规划章节 热力图</h2>"
-        tasks = [(s, t) for s in r.policy_sets for t in s.tasks]
-        matrix = r.matrix
-        if (
-            not r.chunks
-            or not tasks
-            or len(matrix) != len(tasks)
-            or any(len(row) != len(r.chunks) for row in matrix)
-        ):
+        rows = r.task_rows()
+        if not r.chunks or not rows:
             return head + '<p class="muted">本报告没有逐片段得分，无法绘制热力图。</p>'
 
         sections: list[str] = []
@@ -285,7 +267,7 @@ class HtmlFormatter:
             col_of.append(index[name])
 
         cells: list[list[float | None]] = []
-        for row in matrix:
+        for _t, row in rows:
             best: list[float | None] = [None] * len(sections)
             for j, v in enumerate(row):
                 k = col_of[j]
@@ -299,13 +281,13 @@ class HtmlFormatter:
 
         out = [head, '<div class="heat-wrap"><table class="heat"><thead><tr><th>任务 \\ 章节</th>']
         for name in sections:
-            short = name if len(name) <= 14 else name[:13] + "…"
+            short = truncate(name, 14)
             out.append(f'<th scope="col" title="{escape(name)}">{escape(short)}</th>')
         out.append("</tr></thead><tbody>")
-        for (_s, t), row in zip(tasks, cells, strict=True):
+        for (t, _row), row in zip(rows, cells, strict=True):
             out.append(
                 f'<tr><th scope="row"><a href="#task-{escape(t.id)}">'
-                f'{STATUS_SYMBOL.get(t.status, "?")} {escape(_short(t.title, 24))}</a></th>'
+                f'{STATUS_SYMBOL.get(t.status, "?")} {escape(truncate(t.title, 24))}</a></th>'
             )
             top = max((v for v in row if v is not None), default=None)
             for name, v in zip(sections, row, strict=True):
@@ -333,7 +315,7 @@ class HtmlFormatter:
     # ------------------------------------------------------------------ task details
     def _set_detail(self, s: SetResult) -> str:
         summ = s.summary
-        counts = "，".join(f"{STATUS_LABEL[st]} {summ[st]}" for st in STATUSES)
+        counts = "，".join(f"{STATUS_ZH[st]} {summ[st]}" for st in STATUSES)
         out = [
             f'<h2 id="set-{escape(s.id)}">{escape(s.title)}</h2>',
             f'<p class="muted">{escape(s.id)} · 共 {len(s.tasks)} 项任务：{escape(counts)}</p>',
@@ -422,8 +404,20 @@ def _intensity(v: float, th: Threshold | None, lo: float, hi: float) -> float:
     return 0.04 + 0.86 * max(0.0, min(100.0, v)) / 100.0
 
 
-def _short(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+def page_start(title: str, css: str) -> list[str]:
+    """The lines of a self-contained page up to and including ``<body>``."""
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="generator" content="align">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{css}</style>",
+        "</head>",
+        "<body>",
+    ]
 
 
 def _doc_name(r: Report) -> str:
@@ -431,4 +425,4 @@ def _doc_name(r: Report) -> str:
     return PurePath(p.replace("\\", "/")).name or p or "（未命名文件）"
 
 
-__all__ = ["HtmlFormatter", "highlight", "status_badge", "STATUS_LABEL", "STATUS_SYMBOL"]
+__all__ = ["HtmlFormatter", "highlight", "status_badge", "STATUS_ZH", "STATUS_SYMBOL"]

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from ..types import Report
 from ._common import (
-    STATUS_LABEL,
     STATUS_SYMBOL,
+    STATUS_ZH,
     assess_detail,
     assess_text,
     md_code,
@@ -43,7 +43,7 @@ class MarkdownFormatter:
                     ev = t.evidence[0] if t.evidence else None
                     out.append(
                         f"| {md_code(t.id)} | {_cell(t.title)} | {STATUS_SYMBOL[t.status]} "
-                        f"{STATUS_LABEL[t.status]} | {t.score:.0f} | {assess_text(t)} | "
+                        f"{STATUS_ZH[t.status]} | {t.score:.0f} | {assess_text(t)} | "
                         f"{_cell(snippet(ev.text, 50, ev.location.heading)) if ev else '—'} | "
                         f"{_cell(ev.location.label()) if ev else ''} |"
                     )

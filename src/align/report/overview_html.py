@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from html import escape
 
-from ..batch.overview import Overview, PlanRow
 from ..types import STATUSES
-from ._common import STATUS_LABEL, STATUS_SYMBOL
-from .html import FONT_STACK
+from ..vocab import STATUS_RANK
+from ._common import STATUS_SYMBOL, STATUS_ZH, counts_text
+from .html import FONT_STACK, page_start
+from .overview import Overview, PlanRow
 
 _COLOURS = {"covered": "#2da44e", "partial": "#d4a72c", "missing": "#e5534b"}
-_RANK = {"covered": 2, "partial": 1, "missing": 0}
 
 _CSS = """
 *{box-sizing:border-box}
@@ -79,16 +79,7 @@ class OverviewHtml:
         n, ok, bad = len(ov.plans), len(ov.scored), len(ov.failed)
         models = sorted({p.model for p in ov.scored if p.model})
         parts = [
-            "<!DOCTYPE html>",
-            '<html lang="zh-CN">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            '<meta name="generator" content="align">',
-            f"<title>批量评分总览（{n} 份规划）</title>",
-            f"<style>{_CSS.replace('__FONT__', FONT_STACK)}</style>",
-            "</head>",
-            "<body>",
+            *page_start(f"批量评分总览（{n} 份规划）", _CSS.replace("__FONT__", FONT_STACK)),
             f"<h1>批量评分总览（{n} 份规划）</h1>",
             f'<p class="meta">已评分 <b>{ok}</b> 份，失败 <b>{bad}</b> 份；'
             f"政策集 {escape('、'.join(s.title for s in ov.sets) or '—')}；"
@@ -111,7 +102,7 @@ class OverviewHtml:
         parts.append(
             '<p class="legend">状态：'
             + "".join(
-                f'<span class="c-{s}">{STATUS_SYMBOL[s]} {STATUS_LABEL[s]}</span>' for s in STATUSES
+                f'<span class="c-{s}">{STATUS_SYMBOL[s]} {STATUS_ZH[s]}</span>' for s in STATUSES
             )
             + "。点击表头排序；点击单元格查看该规划对这项任务的证据。自动判断仅供参考，请以原文为准。</p>"
         )
@@ -132,7 +123,7 @@ class OverviewHtml:
             y = 4 + i * row_h
             sh = ov.task_shares(t.id)
             out.append(f"<g><title>{escape(t.id)} {escape(t.title)}：" + "，".join(
-                f"{STATUS_LABEL[s]} {_pct(sh[s])}" for s in STATUSES) + "</title>")
+                f"{STATUS_ZH[s]} {_pct(sh[s])}" for s in STATUSES) + "</title>")
             out.append(f'<text x="0" y="{y + 16}">{escape(t.id)}</text>')
             x = float(label_w)
             for s in STATUSES:
@@ -179,22 +170,22 @@ class OverviewHtml:
         for s in ov.sets:
             share = p.set_share(s)
             c = p.set_counts(s)
-            tip = f"已覆盖 {c['covered']} · 部分覆盖 {c['partial']} · 未覆盖 {c['missing']}"
+            tip = counts_text(c)
             cells.append(
                 f'<td data-v="{share if share is not None else -1}" title="{tip}">'
                 f"{_pct(share) if share is not None else '—'}</td>"
             )
         for t in ov.tasks:
             st = p.status.get(t.id)
-            if st not in _RANK:
+            if st not in STATUS_RANK:
                 cells.append('<td data-v="-1" class="muted">—</td>')
                 continue
             score = p.score.get(t.id, 0.0)
-            tip = f"{p.name} · {t.id} {t.title}：{STATUS_LABEL[st]}，得分 {score:.2f}"
+            tip = f"{p.name} · {t.id} {t.title}：{STATUS_ZH[st]}，得分 {score:.2f}"
             sym = STATUS_SYMBOL[st]
             body = f'<a href="{escape(p.html)}#task-{escape(t.id)}">{sym}</a>' if p.html else sym
             cells.append(
-                f'<td class="c-{st}" data-v="{_RANK[st] * 1e6 + score:.4f}" '
+                f'<td class="c-{st}" data-v="{STATUS_RANK[st] * 1e6 + score:.4f}" '
                 f'title="{escape(tip)}">{body}</td>'
             )
         return f"<tr>{head}{''.join(cells)}</tr>"
@@ -203,7 +194,7 @@ class OverviewHtml:
         out = [
             "<h2>任务一览</h2>",
             '<table class="tasks"><thead><tr><th>任务</th><th>政策集</th><th>标题</th>',
-            *(f"<th>{STATUS_SYMBOL[s]} {STATUS_LABEL[s]}</th>" for s in STATUSES),
+            *(f"<th>{STATUS_SYMBOL[s]} {STATUS_ZH[s]}</th>" for s in STATUSES),
             "</tr></thead><tbody>",
         ]
         for t in ov.tasks:

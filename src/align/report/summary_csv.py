@@ -6,8 +6,8 @@ import csv
 import io
 from typing import Any
 
-from ..batch.overview import Overview
 from ._summary import plan_cells, plan_header
+from .overview import Overview
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

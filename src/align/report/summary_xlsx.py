@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from ..batch.overview import Overview
 from ._summary import TASK_SHEET_HEAD, plan_cells, plan_header, status_of_label, task_rows
+from .overview import Overview
 
 FILLS = {"covered": "DAFBE1", "partial": "FFF8C5", "missing": "FFEBE9"}
 FONTS = {"covered": "1A7F37", "partial": "9A6700", "missing": "CF222E"}

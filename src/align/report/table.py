@@ -8,8 +8,8 @@ from typing import Any
 
 from ..types import Report
 from ._common import (
-    ASSESS_STYLE,
     STATUS_STYLE,
+    VERDICT_STYLE,
     assess_text,
     score_fraction,
     snippet,
@@ -86,7 +86,7 @@ class TableFormatter:
                         Text(f"{t.score:3.0f}" if narrow else f"{_bar(score_fraction(t))} {t.score:3.0f}"),
                     ]
                     if show_assess:
-                        style = ASSESS_STYLE[t.assessable.verdict] if t.assessable else "dim"
+                        style = VERDICT_STYLE[t.assessable.verdict] if t.assessable else "dim"
                         cells.append(Text(assess_text(t, short=True), style=style))
                     table.add_row(*cells, evid)
                 console.print(table)
