@@ -16,7 +16,7 @@ from .limits import JOB_TTL, MAX_JOBS
 from .scorer import ScorerHolder
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..batch.overview import Overview
+    from ..report.overview import Overview
 
 
 @dataclass
@@ -69,7 +69,7 @@ class BatchJob:
     def _finish(self) -> None:
         import json
 
-        from ..batch.overview import build_overview
+        from ..report.overview import build_overview
         from ..report import get_summary_formatter
 
         records = [p.record for p in self.plans if p.record is not None]
