@@ -6,8 +6,6 @@ configuration or usage error. Heavy modules load inside the command bodies.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,8 +35,8 @@ from ._common import (
 from ._inputs import NameOption
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import AlignConfig
     from ..errors import AlignError
+    from ..findings import AlignConfig
     from ..pipeline import Scorer
     from ..types import Report
 
@@ -84,7 +82,7 @@ AllTasksOption = typer.Option(
 
 def _config(config_path: Path | None, policy: list[Path] | None, sets: list[str] | None,
             model: str | None) -> AlignConfig:
-    from ..config import load_config, with_overrides
+    from ..gate.config import load_config, with_overrides
 
     cfg = load_config(config_path)
     return with_overrides(
@@ -145,7 +143,8 @@ def check(
 
     退出码 exit: 0 通过 passed, 1 规则未通过 a rule failed, 2 输入/配置错误 input error.
     """
-    from ..check import compare_to_baseline, evaluate, load_baseline
+    from ..gate.baseline import compare_to_baseline, load_baseline
+    from ..gate.rules import evaluate
     from ..report.check_formats import get_check_formatter
 
     fmt = resolve_format(fmt, output, CHECK_FORMAT_NAMES, "text")
@@ -194,7 +193,7 @@ def baseline_cmd(
 ) -> None:
     """记录当前各任务的状态与得分，作为 `align check --baseline` 的比较基准。
     Record per-task statuses and scores as a baseline for `align check --baseline`."""
-    from ..check import dump_baseline, make_baseline
+    from ..gate.baseline import dump_baseline, make_baseline
 
     cfg = _config(config_path, policy, sets, model)
     scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
@@ -207,31 +206,6 @@ def baseline_cmd(
     if target is not None:
         n = sum(len(s.tasks) for r in reports for s in r.policy_sets)
         warn(f"已写入基线 {target}：{len(reports)} 份规划，{n} 项任务 (baseline written)")
-
-
-def _materialise(spec: str, tmp: Path) -> Path:
-    """A plan path, or ``REV:PATH`` read from git (``HEAD~1:plans/a.docx``) into a temp file."""
-    from ..errors import InputError
-
-    p = Path(spec)
-    if p.exists() or ":" not in spec or (len(spec) > 1 and spec[1] == ":" and os.name == "nt"):
-        return p
-    rev, _, rel = spec.partition(":")
-    try:
-        data = subprocess.run(
-            ["git", "show", f"{rev}:{rel}"], check=True, capture_output=True
-        ).stdout
-    except FileNotFoundError:
-        raise InputError("找不到 git，无法读取修订版本 (git not found)", path=spec) from None
-    except subprocess.CalledProcessError as e:
-        msg = e.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(
-            f"无法从 git 读取 (cannot read from git): {msg[-1] if msg else e}", path=spec
-        ) from None
-    out = tmp / f"{rev.replace('/', '_').replace('~', '_').replace('^', '_')}" / Path(rel).name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    return out
 
 
 @app.command()
@@ -257,13 +231,14 @@ def diff(
     """比较两版规划：各任务状态、得分与证据的变化。
     Compare two versions of a plan: per-task status, score and evidence before and after."""
     from .. import ui
-    from ..check import diff_reports
+    from ..gate.diff import diff_reports
+    from ..gate.git import materialise
     from ..report.diff import diff_json, diff_markdown, diff_table
 
     fmt = resolve_format(fmt, output, DIFF_FORMAT_NAMES, "table")
     cfg = _config(config_path, policy, sets, model)
     with tempfile.TemporaryDirectory(prefix="align-diff-") as tmp:
-        old_p, new_p = _materialise(old, Path(tmp)), _materialise(new, Path(tmp))
+        old_p, new_p = materialise(old, Path(tmp)), materialise(new, Path(tmp))
         scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
         with ui.live(), ui.stage("评分 scoring", total=2) as bar:
             old_r = scorer.score_path(old_p, encoding=encoding)

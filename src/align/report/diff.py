@@ -9,7 +9,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import DiffResult, TaskDiff
+    from ..findings import DiffResult, TaskDiff
     from ..types import Evidence
 
 STATUS_ZH = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖", None: "—"}

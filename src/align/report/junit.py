@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult, Violation
+    from ..findings import CheckResult, Violation
     from ..types import Report
 
 
 def _failures(case: ET.Element, vs: list[Violation]) -> tuple[int, int]:
     """Attach violations to a case; returns (#failures, #errors) it counts for."""
-    from ..check import RULE_INPUT
+    from ..findings import RULE_INPUT
 
     fails = [v for v in vs if v.level == "error" and v.rule != RULE_INPUT]
     errs = [v for v in vs if v.rule == RULE_INPUT]
@@ -42,7 +42,7 @@ class JunitFormatter:
     name = "junit"
 
     def format(self, result: CheckResult, reports: Sequence[Report]) -> str:
-        from ..check import display_path
+        from ..findings import display_path
 
         root = ET.Element("testsuites", name="align check")
         total = {"tests": 0, "failures": 0, "errors": 0}

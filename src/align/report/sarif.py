@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult, Violation
+    from ..findings import CheckResult, Violation
     from ..types import Report
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -175,7 +175,7 @@ class SarifFormatter:
                 res["partialFingerprints"] = {"alignFinding/v1": hashlib.sha256(key).hexdigest()[:32]}
             results.append(res)
 
-        from ..check import display_path
+        from ..findings import display_path
 
         artifacts = []
         for r in reports:
@@ -204,7 +204,7 @@ def _invocation(result: CheckResult) -> dict[str, Any]:
     import sys
     from pathlib import Path
 
-    from ..check import RULE_INPUT
+    from ..findings import RULE_INPUT
 
     inv: dict[str, Any] = {
         "executionSuccessful": result.exit_code != 2,
