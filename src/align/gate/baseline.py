@@ -23,7 +23,7 @@ from ..findings import (
     Violation,
     display_path,
 )
-from ..types import Chunk, ModelInfo, Report
+from ..types import Chunk, ModelInfo, Report, TaskResult
 from .evidence import (
     STATUS_ZH,
     evidence_where,
@@ -148,7 +148,6 @@ def compare_to_baseline(
     out: list[Violation] = [error_violation(e) for e in errors]
     docs = baseline.get("documents", {})
     base_model = baseline.get("model") or {}
-    margin = config.regression_margin
     for r in reports:
         path = display_path(r.document.path)
         doc = _match_document(r.document.path, docs)
@@ -165,110 +164,128 @@ def compare_to_baseline(
             )
             out.extend(plan_violations(r, config))
             continue
-        compare_scores = True
-        fp = base_model.get("fingerprint")
-        cal = base_model.get("calibration")
-        if base_model and (
-            base_model.get("name") != r.model.name
-            or (fp and r.model.fingerprint and fp != scores_identity(r.model))
-            # confidences from another calibration are on another footing (and older baselines,
-            # without a calibration, were made on the pre-confidence scale)
-            or cal != r.model.calibration
-        ):
-            compare_scores = False  # scores from different models are not comparable
+        changed = _model_changed(r, base_model, path)
+        if changed is not None:
+            out.append(changed)
+        out.extend(_plan_regressions(r, doc["tasks"], config, path, compare_scores=changed is None))
+    return CheckResult(tuple(out), mode="baseline", config=config, input_errors=len(errors))
+
+
+def _model_changed(r: Report, base_model: Mapping[str, Any], path: str) -> Violation | None:
+    """A warning when the baseline's scores came from another model or calibration: scores
+    from different models are not comparable, so only statuses are then compared."""
+    fp = base_model.get("fingerprint")
+    cal = base_model.get("calibration")
+    if not base_model or not (
+        base_model.get("name") != r.model.name
+        or (fp and r.model.fingerprint and fp != scores_identity(r.model))
+        # confidences from another calibration are on another footing (and older baselines,
+        # without a calibration, were made on the pre-confidence scale)
+        or cal != r.model.calibration
+    ):
+        return None
+    return Violation(
+        rule=RULE_MODEL_CHANGED,
+        task_id=None,
+        set_id=None,
+        path=path,
+        message_zh=(
+            f"基线由模型 {base_model.get('name')}（校准 {cal or '旧版'}）生成，本次为 "
+            f"{r.model.name}（校准 {r.model.calibration}），只比较状态"
+            " (baseline used another model or calibration; only statuses compared)"
+        ),
+        level="warning",
+    )
+
+
+def _plan_regressions(
+    r: Report, base_tasks: Mapping[str, Any], config: AlignConfig, path: str, *,
+    compare_scores: bool,
+) -> list[Violation]:
+    """One plan against its baseline entry: every task that regressed, then every baseline
+    task no longer scored."""
+    out: list[Violation] = []
+    support = supporting_passages(r) if compare_scores else {}
+    seen: set[str] = set()
+    for set_id, _title, t in iter_tasks(r):
+        seen.add(t.id)
+        b = base_tasks.get(t.id)
+        if not isinstance(b, dict) or b.get("status") not in STATUS_RANK:
+            continue  # task new since the baseline: nothing to regress from
+        v = _task_regression(t, set_id, b, path, config, support.get(t.id), compare_scores)
+        if v is not None:
+            out.append(v)
+    for tid, b in base_tasks.items():
+        if tid not in seen and isinstance(b, dict):
             out.append(
                 Violation(
-                    rule=RULE_MODEL_CHANGED,
-                    task_id=None,
-                    set_id=None,
+                    rule=RULE_TASK_GONE,
+                    task_id=tid,
+                    set_id=b.get("set"),
                     path=path,
+                    title=b.get("title", ""),
                     message_zh=(
-                        f"基线由模型 {base_model.get('name')}（校准 {cal or '旧版'}）生成，本次为 "
-                        f"{r.model.name}（校准 {r.model.calibration}），只比较状态"
-                        " (baseline used another model or calibration; only statuses compared)"
+                        f"基线中的任务「{b.get('title', tid)}」本次未参与评分（政策集是否变更？）"
+                        " (task in baseline was not scored)"
                     ),
                     level="warning",
+                    before_status=b.get("status"),
+                    before_score=b.get("score"),
                 )
             )
-        base_tasks: Mapping[str, Any] = doc["tasks"]
-        support = supporting_passages(r) if compare_scores else {}
-        seen: set[str] = set()
-        for set_id, _title, t in iter_tasks(r):
-            seen.add(t.id)
-            b = base_tasks.get(t.id)
-            if not isinstance(b, dict) or b.get("status") not in STATUS_RANK:
-                continue  # task new since the baseline: nothing to regress from
-            b_status, b_score = b["status"], float(b.get("score", 0.0))
-            line, page = evidence_where(t)
-            was = ""
-            bev = b.get("evidence")
-            if isinstance(bev, dict) and bev.get("text"):
-                where = f"第{bev['line']}行" if bev.get("line") else (bev.get("heading") or "")
-                was = f"；原证据{('（' + where + '）') if where else ''}：“{snippet(bev['text'])}”"
-            common = dict(
-                task_id=t.id, set_id=set_id, path=path, title=t.title, status=t.status,
-                score=t.score, before_status=b_status, before_score=b_score,
-                line=line if t.status != "missing" else None, page=page,
-            )
-            if STATUS_RANK[t.status] < STATUS_RANK[b_status]:
-                out.append(
-                    Violation(
-                        rule=RULE_REGRESSED,
-                        message_zh=(
-                            f"任务「{t.title}」由{STATUS_ZH[b_status]}降为{STATUS_ZH[t.status]}"
-                            f"（置信度 {b_score:.0f} → {t.score:.0f}）{was}"
-                            f" (regressed: {b_status} -> {t.status})"
-                        ),
-                        level="error",
-                        **common,  # type: ignore[arg-type]
-                    )
-                )
-            else:
-                lost_msg = None
-                if t.id in support and isinstance(b.get("support"), list):
-                    lost_msg = _evidence_lost(b["support"], support[t.id], config.evidence_margin)
-                if compare_scores and b_score - t.score > margin + 1e-9:
-                    out.append(
-                        Violation(
-                            rule=RULE_SCORE_DROP,
-                            message_zh=(
-                                f"任务「{t.title}」置信度由 {b_score:.0f} 降至 {t.score:.0f}，"
-                                f"降幅超过允许的 {margin:g}"
-                                + (f"；支撑段落{lost_msg[len('的支撑段落'):]}" if lost_msg else was)
-                                + " (score fell by more than the margin)"
-                            ),
-                            level="error",
-                            **common,  # type: ignore[arg-type]
-                        )
-                    )
-                elif lost_msg:
-                    out.append(
-                        Violation(
-                            rule=RULE_EVIDENCE_LOST,
-                            message_zh=f"任务「{t.title}」{lost_msg} (most supporting passages are gone)",
-                            level="error",
-                            **common,  # type: ignore[arg-type]
-                        )
-                    )
-        for tid, b in base_tasks.items():
-            if tid not in seen and isinstance(b, dict):
-                out.append(
-                    Violation(
-                        rule=RULE_TASK_GONE,
-                        task_id=tid,
-                        set_id=b.get("set"),
-                        path=path,
-                        title=b.get("title", ""),
-                        message_zh=(
-                            f"基线中的任务「{b.get('title', tid)}」本次未参与评分（政策集是否变更？）"
-                            " (task in baseline was not scored)"
-                        ),
-                        level="warning",
-                        before_status=b.get("status"),
-                        before_score=b.get("score"),
-                    )
-                )
-    return CheckResult(tuple(out), mode="baseline", config=config, input_errors=len(errors))
+    return out
+
+
+def _task_regression(
+    t: TaskResult, set_id: str, b: Mapping[str, Any], path: str, config: AlignConfig,
+    support: Sequence[Chunk] | None, compare_scores: bool,
+) -> Violation | None:
+    """The one violation a task earns against its baseline entry ``b``: its status fell, else
+    its score fell by more than the margin, else most of its supporting passages are gone."""
+    b_status, b_score = b["status"], float(b.get("score", 0.0))
+    line, page = evidence_where(t)
+    was = ""
+    bev = b.get("evidence")
+    if isinstance(bev, dict) and bev.get("text"):
+        where = f"第{bev['line']}行" if bev.get("line") else (bev.get("heading") or "")
+        was = f"；原证据{('（' + where + '）') if where else ''}：“{snippet(bev['text'])}”"
+    common: dict[str, Any] = dict(
+        task_id=t.id, set_id=set_id, path=path, title=t.title, status=t.status,
+        score=t.score, before_status=b_status, before_score=b_score,
+        line=line if t.status != "missing" else None, page=page, level="error",
+    )
+    if STATUS_RANK[t.status] < STATUS_RANK[b_status]:
+        return Violation(
+            rule=RULE_REGRESSED,
+            message_zh=(
+                f"任务「{t.title}」由{STATUS_ZH[b_status]}降为{STATUS_ZH[t.status]}"
+                f"（置信度 {b_score:.0f} → {t.score:.0f}）{was}"
+                f" (regressed: {b_status} -> {t.status})"
+            ),
+            **common,
+        )
+    lost_msg = None
+    if support is not None and isinstance(b.get("support"), list):
+        lost_msg = _evidence_lost(b["support"], support, config.evidence_margin)
+    margin = config.regression_margin
+    if compare_scores and b_score - t.score > margin + 1e-9:
+        return Violation(
+            rule=RULE_SCORE_DROP,
+            message_zh=(
+                f"任务「{t.title}」置信度由 {b_score:.0f} 降至 {t.score:.0f}，"
+                f"降幅超过允许的 {margin:g}"
+                + (f"；支撑段落{lost_msg[len('的支撑段落'):]}" if lost_msg else was)
+                + " (score fell by more than the margin)"
+            ),
+            **common,
+        )
+    if lost_msg:
+        return Violation(
+            rule=RULE_EVIDENCE_LOST,
+            message_zh=f"任务「{t.title}」{lost_msg} (most supporting passages are gone)",
+            **common,
+        )
+    return None
 
 
 def _evidence_lost(before: list[Any], now: Sequence[Chunk], margin: float) -> str | None:
