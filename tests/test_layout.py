@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "src" / "align"
 
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("types", "errors", "vocab", "_text", "fileio", "ui", "findings", "__version__")),
+    ("base", ("types", "errors", "vocab", "_text", "fileio", "ui", "findings", "toml_lines",
+              "__version__")),
     ("text", ("read", "chunk", "headings", "policies", "policy_validate", "assess")),
     ("vectors", ("store", "embed")),
     ("score", ("score", "scoring", "judge", "calibration")),

@@ -153,7 +153,7 @@ def load_policies(
                     f'{kind} id "{id_}" 与 {other_file} 中的{other_kind}重复 '
                     f"(duplicate {KIND_EN[kind]} id across files)",
                     path=str(f),
-                    line=_line_of_id(loc, id_),
+                    line=loc.line_of_id(id_),
                 )
             id_owner[id_] = (kind, str(f))
         sets.append(ps)
@@ -165,14 +165,6 @@ def _ids(ps: PolicySet) -> Iterable[tuple[str, str]]:
         yield "任务", t.id
         for s in t.sub_measures:
             yield "子项", s.id
-
-
-def _line_of_id(loc: PolicyLines, id_: str) -> int | None:
-    pat = re.compile(rf"^\s*id\s*=\s*[\"']{re.escape(id_)}[\"']")
-    for i, raw in enumerate(loc.lines, start=1):
-        if pat.match(raw):
-            return i
-    return None
 
 
 def select_sets(sets: Sequence[PolicySet], ids: Sequence[str] | None) -> list[PolicySet]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PolicyError
+from .toml_lines import TomlLines
 from .types import PolicySet, SubMeasure, Task, Threshold
 
 # Ids show up on the command line, in JSON and in HTML anchors: keep them plain.
@@ -68,35 +69,10 @@ _KIND_GLOSS = {
 # --------------------------------------------------------------------------- locations
 
 
-class PolicyLines:
-    """Finds the line of a table or key in the raw TOML text, so that errors found after
-    parsing (missing field, wrong type, duplicate id) can still point at a line."""
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]\s]+(?:\s*\.\s*[^\]\s]+)*)\s*\]\]?")
-
-    def __init__(self, text: str):
-        self.lines = text.splitlines()
-        # (1-based line, header name) for every [table] / [[array]] header
-        self.headers: list[tuple[int, str]] = []
-        for i, raw in enumerate(self.lines, start=1):
-            m = self._HEADER.match(raw)
-            if m and not raw.lstrip().startswith("#"):
-                self.headers.append((i, re.sub(r"\s+", "", m.group(2))))
-
-    def _block(self, header_line: int) -> tuple[int, int]:
-        later = [ln for ln, _ in self.headers if ln > header_line]
-        return header_line, (later[0] - 1 if later else len(self.lines))
-
-    def _key_in(self, block: tuple[int, int], key: str) -> int | None:
-        pat = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for ln in range(block[0], block[1] + 1):
-            if pat.match(self.lines[ln - 1]):
-                return ln
-        return None
-
-    def header(self, name: str, index: int = 0) -> int | None:
-        found = [ln for ln, n in self.headers if n == name]
-        return found[index] if index < len(found) else None
+class PolicyLines(TomlLines):
+    """The lines of a policy file's parts ([set], the i-th [[tasks]], its sub-measures), so
+    that errors found after parsing (missing field, wrong type, duplicate id) can still point
+    at a line."""
 
     def set_line(self, key: str | None = None) -> int | None:
         ln = self.header("set")
@@ -104,7 +80,7 @@ class PolicyLines:
             return None
         if key is None:
             return ln
-        return self._key_in(self._block(ln), key) or ln
+        return self.key_in(self.block(ln), key) or ln
 
     def task_line(self, ti: int, key: str | None = None) -> int | None:
         ln = self.header("tasks", ti)
@@ -113,7 +89,7 @@ class PolicyLines:
         if key is None:
             return ln
         # a task's keys sit between its header and the first sub-table header after it
-        return self._key_in(self._block(ln), key) or ln
+        return self.key_in(self.block(ln), key) or ln
 
     def sub_line(self, ti: int, si: int, key: str | None = None) -> int | None:
         tl = self.header("tasks", ti)
@@ -126,10 +102,10 @@ class PolicyLines:
         ln = subs[si]
         if key is None:
             return ln
-        return self._key_in(self._block(ln), key) or ln
+        return self.key_in(self.block(ln), key) or ln
 
     def top_line(self, key: str) -> int | None:
-        return self.header(key) or self._key_in((1, len(self.lines)), key)
+        return self.header(key) or self.key_in((1, len(self.lines)), key)
 
 
 # --------------------------------------------------------------------------- validation

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..findings import AlignConfig
+from ..toml_lines import TomlLines
 from ..types import STATUSES
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on interpreter
@@ -48,39 +49,19 @@ _KEYS = (
 )
 
 
-def _line_of(text: str, table: str | None, key: str | None) -> int | None:
-    """1-based line where ``key`` is set inside ``[table]`` (or where the table starts).
-
-    tomllib gives no positions for valid documents, so this scans the text; good enough to
-    point a reader at the right line."""
-    current: str | None = None
-    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
-    for i, raw in enumerate(text.splitlines(), start=1):
-        m = header.match(raw)
-        if m:
-            current = m.group(1).replace('"', "").replace(" ", "")
-            if key is None and current == table:
-                return i
-            continue
-        if key is not None and (current or None) == table:
-            if re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", raw):
-                return i
-    return None
-
-
 class _Parser:
     def __init__(self, path: Path, text: str, table: str | None):
         self.path = path
-        self.text = text
+        self.lines = TomlLines(text)
         self.table = table  # "tool.align" for pyproject, None for align.toml top level
 
     def fail(self, message: str, key: str | None = None, table: str | None | bool = False) -> None:
         tbl = self.table if table is False else table
         line = None
         if key:
-            line = _line_of(self.text, tbl, key) or _line_of(self.text, tbl, key.split(".")[0])
+            line = self.lines.line_of(tbl, key) or self.lines.line_of(tbl, key.split(".")[0])
         if line is None and tbl:
-            line = _line_of(self.text, tbl, None)
+            line = self.lines.line_of(tbl, None)
         raise ConfigError(message, path=str(self.path), line=line)
 
     def _str_list(self, key: str, value: Any, tbl: str | None) -> tuple[str, ...]:
