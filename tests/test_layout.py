@@ -63,7 +63,6 @@ LONG_FUNCTIONS: set[str] = {
     "align.assess.targets.extract_targets",
     "align.chunk.chunk_document", "align.cli.batch.batch", "align.embed.e5build._write_configs",
     "align.embed.e5build.build_once", "align.embed.onnxbuild.onnx_e5_embedder",
-    "align.policy_validate.parse",
     "align.serve.create_app", "align.serve.read_upload", "align.serve_batch.batch_routes",
     "align.serve_batch.read_files", "align.types.to_dict",
 }

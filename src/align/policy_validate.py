@@ -115,6 +115,7 @@ class Checker:
     def __init__(self, path: Path, text: str):
         self.path = path
         self.loc = PolicyLines(text)
+        self.seen: dict[str, int | None] = {}  # every task / sub-measure id in this file -> line
 
     def fail(self, message: str, line: int | None) -> PolicyError:
         return PolicyError(message, path=str(self.path), line=line)
@@ -210,90 +211,92 @@ class Checker:
             return v
         raise AssertionError(kind)  # pragma: no cover
 
+    def table(
+        self, table: dict[str, Any], spec: dict[str, tuple[bool, str]], where: str, line_of
+    ) -> dict[str, Any]:
+        """Check one table's keys against ``spec`` and return its validated values."""
+        self.check_keys(table, spec, where, line_of)
+        return {
+            k: self.value(table, k, kind, where, line_of)
+            for k, (_, kind) in spec.items()
+            if k in table
+        }
+
     def parse(self, data: dict[str, Any]) -> PolicySet:
-        loc = self.loc
+        """The whole file: top-level keys, the [set] table, then every task in order."""
         for key in data:
             if key not in _TOP_KEYS:
                 hint = difflib.get_close_matches(key, _TOP_KEYS, n=1)
                 sug = f'，是否应为 "{hint[0]}"' if hint else ""
                 raise self.fail(
                     f'未知的顶层字段 "{key}"{sug}；只允许 [set] 和 [[tasks]] (unknown key)',
-                    loc.top_line(key),
+                    self.loc.top_line(key),
                 )
+        sv = self.set_meta(data)
+        tasks_raw = data.get("tasks")
+        if tasks_raw is None or (isinstance(tasks_raw, list) and not tasks_raw):
+            raise self.fail(
+                "政策集没有任务，至少需要一个 [[tasks]] (no tasks)", self.loc.set_line(None) or 1
+            )
+        if not isinstance(tasks_raw, list) or not all(isinstance(t, dict) for t in tasks_raw):
+            raise self.fail(
+                '"tasks" 应为 [[tasks]] 表数组 (wrong type: expected array of tables)',
+                self.loc.top_line("tasks"),
+            )
+        self.seen = {}
+        tasks = tuple(self.task(ti, t, sv["id"]) for ti, t in enumerate(tasks_raw))
+        return PolicySet(tasks=tasks, path=str(self.path), **sv)
+
+    def set_meta(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The [set] table's values, as PolicySet keyword arguments."""
         if "set" not in data:
             raise self.fail("缺少 [set] 表 (missing [set] table)", 1)
         meta = data["set"]
         if not isinstance(meta, dict):
-            raise self.fail('"set" 应为表 [set] (wrong type: expected table)', loc.top_line("set"))
+            raise self.fail(
+                '"set" 应为表 [set] (wrong type: expected table)', self.loc.top_line("set")
+            )
 
         def set_line(key: str | None) -> int | None:
-            return loc.set_line(key) or 1
+            return self.loc.set_line(key) or 1
 
-        self.check_keys(meta, _SET_KEYS, "[set] ", set_line)
-        sv = {
-            k: self.value(meta, k, kind, "[set] ", set_line)
-            for k, (_, kind) in _SET_KEYS.items()
-            if k in meta
-        }
+        sv = self.table(meta, _SET_KEYS, "[set] ", set_line)
         sv.setdefault("number", "")
         if "context_terms" in sv:
             sv["context_terms"] = tuple(sv["context_terms"])
+        return sv
 
-        tasks_raw = data.get("tasks")
-        if tasks_raw is None or (isinstance(tasks_raw, list) and not tasks_raw):
-            raise self.fail("政策集没有任务，至少需要一个 [[tasks]] (no tasks)", set_line(None))
-        if not isinstance(tasks_raw, list) or not all(isinstance(t, dict) for t in tasks_raw):
-            raise self.fail(
-                '"tasks" 应为 [[tasks]] 表数组 (wrong type: expected array of tables)',
-                loc.top_line("tasks"),
-            )
+    def claim(self, id_: str, what: str, line: int | None) -> None:
+        """Task and sub-measure ids are unique within the file."""
+        if id_ in self.seen:
+            first = f"（第 {self.seen[id_]} 行已定义）" if self.seen[id_] else ""
+            raise self.fail(f'{what} id "{id_}" 重复{first} (duplicate {KIND_EN[what]} id)', line)
+        self.seen[id_] = line
 
-        seen: dict[str, int | None] = {}  # every task / sub-measure id in this file -> line
+    def task(self, ti: int, t: dict[str, Any], set_id: str) -> Task:
+        def t_line(key: str | None) -> int | None:
+            return self.loc.task_line(ti, key)
 
-        def claim(id_: str, what: str, line: int | None) -> None:
-            if id_ in seen:
-                first = f"（第 {seen[id_]} 行已定义）" if seen[id_] else ""
-                raise self.fail(f'{what} id "{id_}" 重复{first} (duplicate {KIND_EN[what]} id)', line)
-            seen[id_] = line
+        label = f"第 {ti + 1} 个任务"
+        if isinstance(t.get("id"), str) and t["id"].strip():
+            label = f"任务 {t['id']} "
+        tv = self.table(t, _TASK_KEYS, label, t_line)
+        self.claim(tv["id"], "任务", t_line("id"))
+        tv["sub_measures"] = tuple(
+            self.sub_measure(ti, si, s, tv["id"]) for si, s in enumerate(tv.get("sub_measures", []))
+        )
+        return Task(set_id=set_id, **tv)
 
-        tasks: list[Task] = []
-        for ti, t in enumerate(tasks_raw):
+    def sub_measure(self, ti: int, si: int, s: dict[str, Any], task_id: str) -> SubMeasure:
+        def s_line(key: str | None) -> int | None:
+            return self.loc.sub_line(ti, si, key)
 
-            def t_line(key: str | None, _ti: int = ti) -> int | None:
-                return loc.task_line(_ti, key)
-
-            label = f"第 {ti + 1} 个任务"
-            if isinstance(t.get("id"), str) and t["id"].strip():
-                label = f"任务 {t['id']} "
-            self.check_keys(t, _TASK_KEYS, label, t_line)
-            tv = {
-                k: self.value(t, k, kind, label, t_line)
-                for k, (_, kind) in _TASK_KEYS.items()
-                if k in t
-            }
-            claim(tv["id"], "任务", t_line("id"))
-
-            subs: list[SubMeasure] = []
-            for si, s in enumerate(tv.get("sub_measures", [])):
-
-                def s_line(key: str | None, _ti: int = ti, _si: int = si) -> int | None:
-                    return loc.sub_line(_ti, _si, key)
-
-                slabel = f"任务 {tv['id']} 的第 {si + 1} 个子项"
-                if isinstance(s.get("id"), str) and s["id"].strip():
-                    slabel = f"子项 {s['id']} "
-                self.check_keys(s, _SUB_KEYS, slabel, s_line)
-                sv_ = {
-                    k: self.value(s, k, kind, slabel, s_line)
-                    for k, (_, kind) in _SUB_KEYS.items()
-                    if k in s
-                }
-                claim(sv_["id"], "子项", s_line("id"))
-                subs.append(SubMeasure(**sv_))
-            tv["sub_measures"] = tuple(subs)
-            tasks.append(Task(set_id=sv["id"], **tv))
-
-        return PolicySet(tasks=tuple(tasks), path=str(self.path), **sv)
+        label = f"任务 {task_id} 的第 {si + 1} 个子项"
+        if isinstance(s.get("id"), str) and s["id"].strip():
+            label = f"子项 {s['id']} "
+        sv = self.table(s, _SUB_KEYS, label, s_line)
+        self.claim(sv["id"], "子项", s_line("id"))
+        return SubMeasure(**sv)
 
 
 KIND_EN = {"任务": "task", "子项": "sub-measure", "政策集": "policy-set"}

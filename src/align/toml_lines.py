@@ -11,6 +11,17 @@ from __future__ import annotations
 import re
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]\s]+(?:\s*\.\s*[^\]\s]+)*)\s*\]\]?")
+_PART = re.compile(r"\"[^\"]*\"|'[^']*'|[^.\s\"']+")
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _name(header: str) -> str:
+    """``tool."align" . ci`` -> ``tool.align.ci``; a quoted part that is not a bare key (such as
+    ``"a.b"``, one key with a dot) keeps its quotes, so it is not taken for a dotted name."""
+    parts = _PART.findall(header)
+    return ".".join(
+        p[1:-1] if p[:1] in "\"'" and _BARE.fullmatch(p[1:-1]) else p for p in parts
+    )
 
 
 class TomlLines:
@@ -18,12 +29,12 @@ class TomlLines:
 
     def __init__(self, text: str):
         self.lines = text.splitlines()
-        # (1-based line, header name without spaces or quotes) for every [table] / [[array]]
+        # (1-based line, dotted header name) for every [table] / [[array]] header
         self.headers: list[tuple[int, str]] = []
         for i, raw in enumerate(self.lines, start=1):
             m = _HEADER.match(raw)
             if m:
-                self.headers.append((i, re.sub(r"[\s\"]+", "", m.group(2))))
+                self.headers.append((i, _name(m.group(2))))
 
     def block(self, header_line: int) -> tuple[int, int]:
         """The lines from ``header_line`` to just before the next header."""
