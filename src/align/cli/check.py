@@ -15,20 +15,12 @@ import typer
 from ._app import app
 from ._common import (
     EXIT_INPUT,
-    BackendOption,
-    CalibrationOption,
-    EncodingOption,
-    MaxSizeOption,
-    ModelOption,
-    NoCacheOption,
     OutputOption,
-    PolicyOption,
-    QuietOption,
-    SetOption,
-    VerboseOption,
+    ScoringArgs,
     handle_errors,
     megabytes,
     resolve_format,
+    scoring_options,
     warn,
     write_output,
 )
@@ -80,46 +72,44 @@ AllTasksOption = typer.Option(
 )
 
 
-def _config(config_path: Path | None, policy: list[Path] | None, sets: list[str] | None,
-            model: str | None) -> AlignConfig:
+def _config(config_path: Path | None, opts: ScoringArgs) -> AlignConfig:
+    """The config file's rules, with the command line's policies, sets and model on top."""
     from ..gate.config import load_config, with_overrides
 
     cfg = load_config(config_path)
     return with_overrides(
         cfg,
-        policies=(*cfg.policies, *policy) if policy else None,
-        sets=tuple(sets) if sets else None,
-        model=model,
+        policies=(*cfg.policies, *opts.policy) if opts.policy else None,
+        sets=tuple(opts.sets) if opts.sets else None,
+        model=opts.model,
     )
 
 
-def _scorer(
-    cfg: AlignConfig, no_cache: bool, max_size: float, backend: str | None = None,
-    calibration: Path | None = None,
-) -> Scorer:
+def _scorer(cfg: AlignConfig, opts: ScoringArgs) -> Scorer:
     from ..pipeline import Scorer
 
     return Scorer(
-        calibration=calibration,
-        max_bytes=megabytes(max_size),
+        calibration=opts.calibration,
+        max_bytes=megabytes(opts.max_size),
         policy_files=cfg.policies,
         set_ids=list(cfg.sets) if cfg.sets else None,
         model=cfg.model,
-        backend=backend,
-        cache=not no_cache,
+        backend=opts.backend,
+        cache=not opts.no_cache,
         progress=True,  # a line of the run's one display, on a terminal only
     )
 
 
-def _score(scorer: Scorer, paths: list[Path], encoding: str | None, name: str | None = None
+def _score(cfg: AlignConfig, opts: ScoringArgs, paths: list[Path], name: str | None
            ) -> tuple[list[Report], list[AlignError]]:
     from ._inputs import score_inputs
 
-    return score_inputs(scorer, paths, encoding, name=name)
+    return score_inputs(_scorer(cfg, opts), paths, opts.encoding, name=name)
 
 
 @app.command()
 @handle_errors
+@scoring_options
 def check(
     paths: list[Path] = PathsArgument,
     config_path: Path = ConfigOption,
@@ -128,16 +118,8 @@ def check(
     fmt: str = CheckFormatOption,
     output: Path = OutputOption,
     name: str = NameOption,
-    policy: list[Path] = PolicyOption,
-    sets: list[str] = SetOption,
-    model: str = ModelOption,
-    backend: str = BackendOption,
-    no_cache: bool = NoCacheOption,
-    encoding: str = EncodingOption,
-    max_size: float = MaxSizeOption,
-    calibration: Path = CalibrationOption,
-    quiet: bool = QuietOption,
-    verbose: bool = VerboseOption,
+    *,
+    opts: ScoringArgs,
 ) -> None:
     """按配置规则检查规划（CI 用）。Check plans against the configured rules (for CI).
 
@@ -148,7 +130,7 @@ def check(
     from ..report.check_formats import get_check_formatter
 
     fmt = resolve_format(fmt, output, CHECK_FORMAT_NAMES, "text")
-    cfg = _config(config_path, policy, sets, model)
+    cfg = _config(config_path, opts)
     base_path = baseline
     if base_path is None and not no_baseline and cfg.baseline is not None:
         if cfg.baseline.is_file():
@@ -157,8 +139,7 @@ def check(
             warn(f"配置的基线文件不存在，按规则检查 (configured baseline not found): {cfg.baseline}")
     base = load_baseline(base_path) if base_path is not None else None  # fail fast, before scoring
 
-    scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
-    reports, errors = _score(scorer, paths, encoding, name)
+    reports, errors = _score(cfg, opts, paths, name)
     if base is not None:
         result = compare_to_baseline(reports, base, cfg, errors)
     else:
@@ -175,29 +156,21 @@ def check(
 
 @app.command("baseline")
 @handle_errors
+@scoring_options
 def baseline_cmd(
     paths: list[Path] = PathsArgument,
     output: Path = BaselineOutputOption,
     name: str = NameOption,
     config_path: Path = ConfigOption,
-    policy: list[Path] = PolicyOption,
-    sets: list[str] = SetOption,
-    model: str = ModelOption,
-    backend: str = BackendOption,
-    no_cache: bool = NoCacheOption,
-    encoding: str = EncodingOption,
-    max_size: float = MaxSizeOption,
-    calibration: Path = CalibrationOption,
-    quiet: bool = QuietOption,
-    verbose: bool = VerboseOption,
+    *,
+    opts: ScoringArgs,
 ) -> None:
     """记录当前各任务的状态与得分，作为 `align check --baseline` 的比较基准。
     Record per-task statuses and scores as a baseline for `align check --baseline`."""
     from ..gate.baseline import dump_baseline, make_baseline
 
-    cfg = _config(config_path, policy, sets, model)
-    scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
-    reports, errors = _score(scorer, paths, encoding, name)
+    cfg = _config(config_path, opts)
+    reports, errors = _score(cfg, opts, paths, name)
     if errors:
         # a baseline without one of the plans would let that plan regress unnoticed
         raise typer.Exit(EXIT_INPUT)
@@ -210,6 +183,7 @@ def baseline_cmd(
 
 @app.command()
 @handle_errors
+@scoring_options
 def diff(
     old: str = OldArgument,
     new: str = NewArgument,
@@ -217,16 +191,8 @@ def diff(
     all_tasks: bool = AllTasksOption,
     output: Path = OutputOption,
     config_path: Path = ConfigOption,
-    policy: list[Path] = PolicyOption,
-    sets: list[str] = SetOption,
-    model: str = ModelOption,
-    backend: str = BackendOption,
-    no_cache: bool = NoCacheOption,
-    encoding: str = EncodingOption,
-    max_size: float = MaxSizeOption,
-    calibration: Path = CalibrationOption,
-    quiet: bool = QuietOption,
-    verbose: bool = VerboseOption,
+    *,
+    opts: ScoringArgs,
 ) -> None:
     """比较两版规划：各任务状态、得分与证据的变化。
     Compare two versions of a plan: per-task status, score and evidence before and after."""
@@ -236,14 +202,14 @@ def diff(
     from ..report.diff import diff_json, diff_markdown, diff_table
 
     fmt = resolve_format(fmt, output, DIFF_FORMAT_NAMES, "table")
-    cfg = _config(config_path, policy, sets, model)
+    cfg = _config(config_path, opts)
     with tempfile.TemporaryDirectory(prefix="align-diff-") as tmp:
         old_p, new_p = materialise(old, Path(tmp)), materialise(new, Path(tmp))
-        scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
+        scorer = _scorer(cfg, opts)
         with ui.live(), ui.stage("评分 scoring", total=2) as bar:
-            old_r = scorer.score_path(old_p, encoding=encoding)
+            old_r = scorer.score_path(old_p, encoding=opts.encoding)
             bar.advance()
-            new_r = scorer.score_path(new_p, encoding=encoding)
+            new_r = scorer.score_path(new_p, encoding=opts.encoding)
     # name the inputs as the user gave them, not the temp files
     from dataclasses import replace
 
