@@ -18,6 +18,7 @@ from .findings import (  # noqa: F401
     RULE_TASK_GONE,
     RULE_UNKNOWN_TASK,
     STATUS_RANK,
+    STATUS_ZH,
     CheckResult,
     DiffResult,
     Level,
@@ -35,5 +36,5 @@ from .gate.baseline import (  # noqa: F401
     scores_identity,
 )
 from .gate.diff import diff_reports  # noqa: F401
-from .gate.evidence import STATUS_ZH, supporting_passages  # noqa: F401
+from .gate.evidence import supporting_passages  # noqa: F401
 from .gate.rules import ALL_COVERED, error_violation, evaluate  # noqa: F401

@@ -20,6 +20,7 @@ from .types import Evidence, Status
 Level = Literal["error", "warning", "notice"]
 LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
 STATUS_RANK: dict[str, int] = {"missing": 0, "partial": 1, "covered": 2}
+STATUS_ZH: dict[str, str] = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖"}
 DEFAULT_ANNOTATION_CAP = 10  # GitHub shows no more than 10 annotations per level and step
 
 # rule ids (stable: SARIF properties, JUnit failure types and docs refer to them)

@@ -18,6 +18,7 @@ from ..findings import (
     RULE_SCORE_DROP,
     RULE_TASK_GONE,
     STATUS_RANK,
+    STATUS_ZH,
     AlignConfig,
     CheckResult,
     Violation,
@@ -25,7 +26,6 @@ from ..findings import (
 )
 from ..types import Chunk, ModelInfo, Report, TaskResult
 from .evidence import (
-    STATUS_ZH,
     evidence_where,
     iter_tasks,
     norm,

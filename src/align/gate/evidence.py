@@ -8,8 +8,6 @@ from typing import Any
 
 from ..types import Chunk, Evidence, Report, TaskResult
 
-STATUS_ZH: dict[str, str] = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖"}
-
 
 def top(t: TaskResult) -> Evidence | None:
     return t.evidence[0] if t.evidence else None

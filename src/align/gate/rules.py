@@ -16,6 +16,7 @@ from ..findings import (
     RULE_REQUIRED,
     RULE_STATUS,
     RULE_UNKNOWN_TASK,
+    STATUS_ZH,
     AlignConfig,
     CheckResult,
     Level,
@@ -23,7 +24,7 @@ from ..findings import (
     display_path,
 )
 from ..types import Report, TaskResult
-from .evidence import STATUS_ZH, evidence_where, iter_tasks
+from .evidence import evidence_where, iter_tasks
 
 
 def error_violation(err: AlignError) -> Violation:

@@ -8,11 +8,13 @@ import json
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from ..findings import STATUS_ZH as _STATUS_ZH
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..findings import DiffResult, TaskDiff
     from ..types import Evidence
 
-STATUS_ZH = {"covered": "已覆盖", "partial": "部分覆盖", "missing": "未覆盖", None: "—"}
+STATUS_ZH: dict[str | None, str] = {**_STATUS_ZH, None: "—"}  # None: not in that report
 CHANGE_ZH = {
     "regressed": "▼ 退步",
     "improved": "▲ 进步",
