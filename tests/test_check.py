@@ -640,7 +640,7 @@ def cli(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setattr(cli_check, "_scorer", lambda cfg, no_cache, max_size, backend=None, calibration=None: FakeScorer())
+    monkeypatch.setattr(cli_check, "_scorer", lambda cfg, opts: FakeScorer())
     (tmp_path / "plans").mkdir()
     (tmp_path / "plans" / "plan.txt").write_text("t1 covered 0.9\nt2 partial 0.5\nt3 missing 0.1\n", encoding="utf-8")
     runner = CliRunner()

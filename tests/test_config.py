@@ -158,3 +158,27 @@ def test_with_overrides_ignores_none():
     cfg = AlignConfig(model="e5-small", sets=("a",))
     out = with_overrides(cfg, model=None, sets=("b",), unknown=1)
     assert out.model == "e5-small" and out.sets == ("b",)
+
+
+def test_toml_lines_finds_keys_below_their_table():
+    """The one locator config and policy errors share (align.toml_lines)."""
+    from align.toml_lines import TomlLines
+
+    text = (
+        "fail_on = []\n"                   # 1
+        '[tool."align"]  # quoted part\n'  # 2
+        "'report_on' = []\n"               # 3
+        "[[tool.other.items]]\n"           # 4
+        "model = 1\n"                      # 5: another tool's array, not [tool.align]
+        '["tool.align"]\n'                 # 6: one key with a dot, not [tool.align]
+        "sets = []\n"                      # 7
+        'id = "my-01"\n'                   # 8
+    )
+    lines = TomlLines(text)
+    assert lines.line_of(None, "fail_on") == 1 and lines.line_of(None, "report_on") is None
+    assert lines.line_of("tool.align", None) == 2
+    assert lines.line_of("tool.align", "report_on") == 3
+    assert lines.line_of("tool.align", "model") is None
+    assert lines.line_of("tool.align", "sets") is None
+    assert lines.line_of('"tool.align"', "sets") == 7
+    assert lines.line_of_id("my-01") == 8

@@ -6,6 +6,7 @@ import functools
 import sys
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -438,3 +439,62 @@ def read_each(
             print_error(err)
             failed = True
     return results, failed
+
+
+# Options of every command that scores plans with the project config ----------------------
+
+
+@dataclass(frozen=True)
+class ScoringArgs:
+    """The options `align check`, `align baseline` and `align diff` share: which policies and
+    model, the cache and the input limits (``--quiet``/``--verbose`` act in their callbacks)."""
+
+    policy: list[Path] | None = None
+    sets: list[str] | None = None
+    model: str | None = None
+    backend: str | None = None
+    no_cache: bool = False
+    encoding: str | None = None
+    max_size: float = 50.0
+    calibration: Path | None = None
+
+
+# (name, type, declaration) in --help order; quiet and verbose only reach their callbacks
+_SCORING_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("policy", list[Path], PolicyOption),
+    ("sets", list[str], SetOption),
+    ("model", str, ModelOption),
+    ("backend", str, BackendOption),
+    ("no_cache", bool, NoCacheOption),
+    ("encoding", str, EncodingOption),
+    ("max_size", float, MaxSizeOption),
+    ("calibration", Path, CalibrationOption),
+    ("quiet", bool, QuietOption),
+    ("verbose", bool, VerboseOption),
+)
+
+
+def scoring_options(fn: F) -> F:
+    """Give a command the ``ScoringArgs`` options, after its own, as one argument ``opts``.
+
+    Typer reads a command's options from its signature, so the shared ones are added to the
+    signature here instead of being written out again in every command."""
+    import inspect
+    import typing
+
+    kept = {f.name for f in fields(ScoringArgs)}
+    sig = inspect.signature(fn)
+    own = [p for p in sig.parameters.values() if p.name != "opts"]
+    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=tp)
+             for n, tp, opt in _SCORING_OPTIONS]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {n: kwargs.pop(n) for n, _, _ in _SCORING_OPTIONS if n in kwargs}
+        opts = ScoringArgs(**{n: v for n, v in values.items() if n in kept})
+        return fn(*args, opts=opts, **kwargs)
+
+    hints = {k: v for k, v in typing.get_type_hints(fn).items() if k != "opts"}
+    wrapper.__signature__ = sig.replace(parameters=own + extra)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**hints, **{n: tp for n, tp, _ in _SCORING_OPTIONS}}
+    return wrapper  # type: ignore[return-value]

@@ -6,8 +6,6 @@ configuration or usage error. Heavy modules load inside the command bodies.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,28 +15,20 @@ import typer
 from ._app import app
 from ._common import (
     EXIT_INPUT,
-    BackendOption,
-    CalibrationOption,
-    EncodingOption,
-    MaxSizeOption,
-    ModelOption,
-    NoCacheOption,
     OutputOption,
-    PolicyOption,
-    QuietOption,
-    SetOption,
-    VerboseOption,
+    ScoringArgs,
     handle_errors,
     megabytes,
     resolve_format,
+    scoring_options,
     warn,
     write_output,
 )
 from ._inputs import NameOption
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import AlignConfig
     from ..errors import AlignError
+    from ..findings import AlignConfig
     from ..pipeline import Scorer
     from ..types import Report
 
@@ -82,46 +72,44 @@ AllTasksOption = typer.Option(
 )
 
 
-def _config(config_path: Path | None, policy: list[Path] | None, sets: list[str] | None,
-            model: str | None) -> AlignConfig:
-    from ..config import load_config, with_overrides
+def _config(config_path: Path | None, opts: ScoringArgs) -> AlignConfig:
+    """The config file's rules, with the command line's policies, sets and model on top."""
+    from ..gate.config import load_config, with_overrides
 
     cfg = load_config(config_path)
     return with_overrides(
         cfg,
-        policies=(*cfg.policies, *policy) if policy else None,
-        sets=tuple(sets) if sets else None,
-        model=model,
+        policies=(*cfg.policies, *opts.policy) if opts.policy else None,
+        sets=tuple(opts.sets) if opts.sets else None,
+        model=opts.model,
     )
 
 
-def _scorer(
-    cfg: AlignConfig, no_cache: bool, max_size: float, backend: str | None = None,
-    calibration: Path | None = None,
-) -> Scorer:
+def _scorer(cfg: AlignConfig, opts: ScoringArgs) -> Scorer:
     from ..pipeline import Scorer
 
     return Scorer(
-        calibration=calibration,
-        max_bytes=megabytes(max_size),
+        calibration=opts.calibration,
+        max_bytes=megabytes(opts.max_size),
         policy_files=cfg.policies,
         set_ids=list(cfg.sets) if cfg.sets else None,
         model=cfg.model,
-        backend=backend,
-        cache=not no_cache,
+        backend=opts.backend,
+        cache=not opts.no_cache,
         progress=True,  # a line of the run's one display, on a terminal only
     )
 
 
-def _score(scorer: Scorer, paths: list[Path], encoding: str | None, name: str | None = None
+def _score(cfg: AlignConfig, opts: ScoringArgs, paths: list[Path], name: str | None
            ) -> tuple[list[Report], list[AlignError]]:
     from ._inputs import score_inputs
 
-    return score_inputs(scorer, paths, encoding, name=name)
+    return score_inputs(_scorer(cfg, opts), paths, opts.encoding, name=name)
 
 
 @app.command()
 @handle_errors
+@scoring_options
 def check(
     paths: list[Path] = PathsArgument,
     config_path: Path = ConfigOption,
@@ -130,26 +118,19 @@ def check(
     fmt: str = CheckFormatOption,
     output: Path = OutputOption,
     name: str = NameOption,
-    policy: list[Path] = PolicyOption,
-    sets: list[str] = SetOption,
-    model: str = ModelOption,
-    backend: str = BackendOption,
-    no_cache: bool = NoCacheOption,
-    encoding: str = EncodingOption,
-    max_size: float = MaxSizeOption,
-    calibration: Path = CalibrationOption,
-    quiet: bool = QuietOption,
-    verbose: bool = VerboseOption,
+    *,
+    opts: ScoringArgs,
 ) -> None:
     """按配置规则检查规划（CI 用）。Check plans against the configured rules (for CI).
 
     退出码 exit: 0 通过 passed, 1 规则未通过 a rule failed, 2 输入/配置错误 input error.
     """
-    from ..check import compare_to_baseline, evaluate, load_baseline
+    from ..gate.baseline import compare_to_baseline, load_baseline
+    from ..gate.rules import evaluate
     from ..report.check_formats import get_check_formatter
 
     fmt = resolve_format(fmt, output, CHECK_FORMAT_NAMES, "text")
-    cfg = _config(config_path, policy, sets, model)
+    cfg = _config(config_path, opts)
     base_path = baseline
     if base_path is None and not no_baseline and cfg.baseline is not None:
         if cfg.baseline.is_file():
@@ -158,8 +139,7 @@ def check(
             warn(f"配置的基线文件不存在，按规则检查 (configured baseline not found): {cfg.baseline}")
     base = load_baseline(base_path) if base_path is not None else None  # fail fast, before scoring
 
-    scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
-    reports, errors = _score(scorer, paths, encoding, name)
+    reports, errors = _score(cfg, opts, paths, name)
     if base is not None:
         result = compare_to_baseline(reports, base, cfg, errors)
     else:
@@ -176,29 +156,21 @@ def check(
 
 @app.command("baseline")
 @handle_errors
+@scoring_options
 def baseline_cmd(
     paths: list[Path] = PathsArgument,
     output: Path = BaselineOutputOption,
     name: str = NameOption,
     config_path: Path = ConfigOption,
-    policy: list[Path] = PolicyOption,
-    sets: list[str] = SetOption,
-    model: str = ModelOption,
-    backend: str = BackendOption,
-    no_cache: bool = NoCacheOption,
-    encoding: str = EncodingOption,
-    max_size: float = MaxSizeOption,
-    calibration: Path = CalibrationOption,
-    quiet: bool = QuietOption,
-    verbose: bool = VerboseOption,
+    *,
+    opts: ScoringArgs,
 ) -> None:
     """记录当前各任务的状态与得分，作为 `align check --baseline` 的比较基准。
     Record per-task statuses and scores as a baseline for `align check --baseline`."""
-    from ..check import dump_baseline, make_baseline
+    from ..gate.baseline import dump_baseline, make_baseline
 
-    cfg = _config(config_path, policy, sets, model)
-    scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
-    reports, errors = _score(scorer, paths, encoding, name)
+    cfg = _config(config_path, opts)
+    reports, errors = _score(cfg, opts, paths, name)
     if errors:
         # a baseline without one of the plans would let that plan regress unnoticed
         raise typer.Exit(EXIT_INPUT)
@@ -209,33 +181,9 @@ def baseline_cmd(
         warn(f"已写入基线 {target}：{len(reports)} 份规划，{n} 项任务 (baseline written)")
 
 
-def _materialise(spec: str, tmp: Path) -> Path:
-    """A plan path, or ``REV:PATH`` read from git (``HEAD~1:plans/a.docx``) into a temp file."""
-    from ..errors import InputError
-
-    p = Path(spec)
-    if p.exists() or ":" not in spec or (len(spec) > 1 and spec[1] == ":" and os.name == "nt"):
-        return p
-    rev, _, rel = spec.partition(":")
-    try:
-        data = subprocess.run(
-            ["git", "show", f"{rev}:{rel}"], check=True, capture_output=True
-        ).stdout
-    except FileNotFoundError:
-        raise InputError("找不到 git，无法读取修订版本 (git not found)", path=spec) from None
-    except subprocess.CalledProcessError as e:
-        msg = e.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(
-            f"无法从 git 读取 (cannot read from git): {msg[-1] if msg else e}", path=spec
-        ) from None
-    out = tmp / f"{rev.replace('/', '_').replace('~', '_').replace('^', '_')}" / Path(rel).name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    return out
-
-
 @app.command()
 @handle_errors
+@scoring_options
 def diff(
     old: str = OldArgument,
     new: str = NewArgument,
@@ -243,32 +191,25 @@ def diff(
     all_tasks: bool = AllTasksOption,
     output: Path = OutputOption,
     config_path: Path = ConfigOption,
-    policy: list[Path] = PolicyOption,
-    sets: list[str] = SetOption,
-    model: str = ModelOption,
-    backend: str = BackendOption,
-    no_cache: bool = NoCacheOption,
-    encoding: str = EncodingOption,
-    max_size: float = MaxSizeOption,
-    calibration: Path = CalibrationOption,
-    quiet: bool = QuietOption,
-    verbose: bool = VerboseOption,
+    *,
+    opts: ScoringArgs,
 ) -> None:
     """比较两版规划：各任务状态、得分与证据的变化。
     Compare two versions of a plan: per-task status, score and evidence before and after."""
     from .. import ui
-    from ..check import diff_reports
+    from ..gate.diff import diff_reports
+    from ..gate.git import materialise
     from ..report.diff import diff_json, diff_markdown, diff_table
 
     fmt = resolve_format(fmt, output, DIFF_FORMAT_NAMES, "table")
-    cfg = _config(config_path, policy, sets, model)
+    cfg = _config(config_path, opts)
     with tempfile.TemporaryDirectory(prefix="align-diff-") as tmp:
-        old_p, new_p = _materialise(old, Path(tmp)), _materialise(new, Path(tmp))
-        scorer = _scorer(cfg, no_cache, max_size, backend, calibration)
+        old_p, new_p = materialise(old, Path(tmp)), materialise(new, Path(tmp))
+        scorer = _scorer(cfg, opts)
         with ui.live(), ui.stage("评分 scoring", total=2) as bar:
-            old_r = scorer.score_path(old_p, encoding=encoding)
+            old_r = scorer.score_path(old_p, encoding=opts.encoding)
             bar.advance()
-            new_r = scorer.score_path(new_p, encoding=encoding)
+            new_r = scorer.score_path(new_p, encoding=opts.encoding)
     # name the inputs as the user gave them, not the temp files
     from dataclasses import replace
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult
+    from ..findings import CheckResult
     from ..types import Report
 
 CHECK_FORMATS: dict[str, str] = {
@@ -62,7 +62,7 @@ class TextCheckFormatter:
 
 def finding_line(v, result: CheckResult) -> str:
     """``plans/a.txt:61:1: error regressed [tzpy-04] 深化职业教育产教融合…：已覆盖 → 未覆盖``"""
-    from ..check import display_path
+    from ..findings import display_path
 
     if v.path:
         path = v.path

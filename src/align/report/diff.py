@@ -11,10 +11,10 @@ from .._text import display_width, one_line, pad, truncate
 from ..vocab import STATUS_ZH as _STATUS_ZH
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import DiffResult, TaskDiff
+    from ..findings import DiffResult, TaskDiff
     from ..types import Evidence
 
-STATUS_ZH = {**_STATUS_ZH, None: "—"}
+STATUS_ZH: dict[str | None, str] = {**_STATUS_ZH, None: "—"}  # None: not in that report
 CHANGE_ZH = {
     "regressed": "▼ 退步",
     "improved": "▲ 进步",

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import DEFAULT_ANNOTATION_CAP
+from ..findings import DEFAULT_ANNOTATION_CAP
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult, Violation
+    from ..findings import CheckResult, Violation
     from ..types import Report
 
 from ..vocab import LEVEL_ZH

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..findings import RULE_INPUT, CheckResult, Violation, display_path
+
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult, Violation
     from ..types import Report
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -108,94 +109,104 @@ class SarifFormatter:
     def format(self, result: CheckResult, reports: Sequence[Report]) -> str:
         from .. import __version__
 
-        rules: list[dict[str, Any]] = []
-        index: dict[str, int] = {}
-
         base = docs_url()
-
-        def add_rule(rid: str, name: str, text: str, props: dict[str, Any],
-                     help_: dict[str, str], page: str) -> None:
-            if rid in index:
-                return
-            index[rid] = len(rules)
-            rule: dict[str, Any] = {
-                "id": rid,
-                "name": name,
-                "shortDescription": {"text": text or rid},
-                "help": help_,
-                "properties": props,
-            }
-            if base:
-                rule["helpUri"] = f"{base}/{page}"
-            rules.append(rule)
-
-        def rule_help(rule: str, what: str) -> dict[str, str]:
-            text = f"{what}：{RULE_HELP.get(rule, rule)}（见 docs/ci.md，Rule ids）"
-            return {"text": text, "markdown": text + "\n"}
-
-        defined = _policy_tasks(result) if reports else {}
-        for r in reports:
-            for s in r.policy_sets:
-                for t in s.tasks:
-                    desc = f"{t.title}（{s.title}）"
-                    add_rule(t.id, t.id, desc, {"policySet": s.id, "tags": ["policy-task", s.id]},
-                             _task_help(t, s, defined.get(t.id)), "policies.md")
-        for v in result.violations:
-            rid = _rule_id(v)
-            if v.task_id:
-                add_rule(rid, rid, v.title or rid, {"policySet": v.set_id or "", "tags": ["policy-task"]},
-                         rule_help(v.rule, v.title or rid), "policies.md")
-            elif v.set_id:
-                add_rule(rid, rid, f"政策集覆盖率：{v.title or v.set_id}", {"policySet": v.set_id, "tags": ["policy-set"]},
-                         rule_help(v.rule, v.title or v.set_id), "ci.md#rule-ids")
-            else:
-                add_rule(rid, rid, f"align {v.rule}", {"tags": ["align"]},
-                         rule_help(v.rule, f"align {v.rule}"), "ci.md#rule-ids")
-
-        results: list[dict[str, Any]] = []
-        for v in result.violations:
-            rid = _rule_id(v)
-            res: dict[str, Any] = {
-                "ruleId": rid,
-                "ruleIndex": index[rid],
-                "level": SARIF_LEVEL[v.level],
-                "message": {"text": v.message_zh},
-                "properties": {"alignRule": v.rule},
-            }
-            for k in ("status", "score", "before_status", "before_score"):
-                val = getattr(v, k)
-                if val is not None:
-                    res["properties"][k] = round(val, 4) if isinstance(val, float) else val
-            if v.path:
-                phys: dict[str, Any] = {"artifactLocation": {"uri": _uri(v.path)}}
-                if v.line:
-                    phys["region"] = {"startLine": v.line}
-                res["locations"] = [{"physicalLocation": phys}]
-                key = f"{v.path}\0{rid}\0{v.rule}".encode()
-                res["partialFingerprints"] = {"alignFinding/v1": hashlib.sha256(key).hexdigest()[:32]}
-            results.append(res)
-
-        from ..check import display_path
-
-        artifacts = []
-        for r in reports:
-            art: dict[str, Any] = {"location": {"uri": _uri(display_path(r.document.path))}}
-            if r.document.sha256:
-                art["hashes"] = {"sha-256": r.document.sha256}
-            artifacts.append(art)
+        rules, index = _rules(result, reports, base)
         driver: dict[str, Any] = {"name": "align", "version": __version__, "rules": rules}
         if base:
             driver["informationUri"] = base
         run: dict[str, Any] = {
             "tool": {"driver": driver},
             "invocations": [_invocation(result)],
-            "results": results,
+            "results": [_result(v, index) for v in result.violations],
             "columnKind": "unicodeCodePoints",
         }
+        artifacts = _artifacts(reports)
         if artifacts:
             run["artifacts"] = artifacts
         log = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
         return json.dumps(log, ensure_ascii=False, indent=2) + "\n"
+
+
+def _rules(
+    result: CheckResult, reports: Sequence[Report], base: str | None
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The SARIF rules (every task of every report, then the set and align rules the
+    violations name) and each rule id's index among them."""
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+
+    def add_rule(rid: str, name: str, text: str, props: dict[str, Any],
+                 help_: dict[str, str], page: str) -> None:
+        if rid in index:
+            return
+        index[rid] = len(rules)
+        rule: dict[str, Any] = {
+            "id": rid,
+            "name": name,
+            "shortDescription": {"text": text or rid},
+            "help": help_,
+            "properties": props,
+        }
+        if base:
+            rule["helpUri"] = f"{base}/{page}"
+        rules.append(rule)
+
+    def rule_help(rule: str, what: str) -> dict[str, str]:
+        text = f"{what}：{RULE_HELP.get(rule, rule)}（见 docs/ci.md，Rule ids）"
+        return {"text": text, "markdown": text + "\n"}
+
+    defined = _policy_tasks(result) if reports else {}
+    for r in reports:
+        for s in r.policy_sets:
+            for t in s.tasks:
+                desc = f"{t.title}（{s.title}）"
+                add_rule(t.id, t.id, desc, {"policySet": s.id, "tags": ["policy-task", s.id]},
+                         _task_help(t, s, defined.get(t.id)), "policies.md")
+    for v in result.violations:
+        rid = _rule_id(v)
+        if v.task_id:
+            add_rule(rid, rid, v.title or rid, {"policySet": v.set_id or "", "tags": ["policy-task"]},
+                     rule_help(v.rule, v.title or rid), "policies.md")
+        elif v.set_id:
+            add_rule(rid, rid, f"政策集覆盖率：{v.title or v.set_id}", {"policySet": v.set_id, "tags": ["policy-set"]},
+                     rule_help(v.rule, v.title or v.set_id), "ci.md#rule-ids")
+        else:
+            add_rule(rid, rid, f"align {v.rule}", {"tags": ["align"]},
+                     rule_help(v.rule, f"align {v.rule}"), "ci.md#rule-ids")
+    return rules, index
+
+
+def _result(v: Violation, index: dict[str, int]) -> dict[str, Any]:
+    rid = _rule_id(v)
+    res: dict[str, Any] = {
+        "ruleId": rid,
+        "ruleIndex": index[rid],
+        "level": SARIF_LEVEL[v.level],
+        "message": {"text": v.message_zh},
+        "properties": {"alignRule": v.rule},
+    }
+    for k in ("status", "score", "before_status", "before_score"):
+        val = getattr(v, k)
+        if val is not None:
+            res["properties"][k] = round(val, 4) if isinstance(val, float) else val
+    if v.path:
+        phys: dict[str, Any] = {"artifactLocation": {"uri": _uri(v.path)}}
+        if v.line:
+            phys["region"] = {"startLine": v.line}
+        res["locations"] = [{"physicalLocation": phys}]
+        key = f"{v.path}\0{rid}\0{v.rule}".encode()
+        res["partialFingerprints"] = {"alignFinding/v1": hashlib.sha256(key).hexdigest()[:32]}
+    return res
+
+
+def _artifacts(reports: Sequence[Report]) -> list[dict[str, Any]]:
+    artifacts = []
+    for r in reports:
+        art: dict[str, Any] = {"location": {"uri": _uri(display_path(r.document.path))}}
+        if r.document.sha256:
+            art["hashes"] = {"sha-256": r.document.sha256}
+        artifacts.append(art)
+    return artifacts
 
 
 def _invocation(result: CheckResult) -> dict[str, Any]:
@@ -203,8 +214,6 @@ def _invocation(result: CheckResult) -> dict[str, Any]:
     unreadable plan is a tool execution notification, and the run is not successful)."""
     import sys
     from pathlib import Path
-
-    from ..check import RULE_INPUT
 
     inv: dict[str, Any] = {
         "executionSuccessful": result.exit_code != 2,

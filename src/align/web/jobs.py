@@ -69,8 +69,8 @@ class BatchJob:
     def _finish(self) -> None:
         import json
 
-        from ..report.overview import build_overview
         from ..report import get_summary_formatter
+        from ..report.overview import build_overview
 
         records = [p.record for p in self.plans if p.record is not None]
         ov = build_overview(records)
