@@ -20,7 +20,8 @@ from .types import Document, DocumentInfo, ModelInfo, Report
 if TYPE_CHECKING:  # pragma: no cover
     from .embed.base import Embedder
     from .embed.cache import EmbeddingCache
-    from .scoring import Calibration, TaskIndex
+    from .scoring.calibration import Calibration
+    from .scoring.index import TaskIndex
     from .types import PolicySet
 
 
@@ -91,7 +92,7 @@ class Scorer:
     @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
-            from .scoring import load_calibration, read_calibration
+            from .scoring.calibration import load_calibration, read_calibration
 
             if self._calibration_file is not None:
                 cal = read_calibration(self._calibration_file, source=str(self._calibration_file))
@@ -109,7 +110,7 @@ class Scorer:
     @property
     def index(self) -> TaskIndex:
         if self._index is None:
-            from .scoring import load_task_index
+            from .scoring.index import load_task_index
 
             embedder, calibration = self.embedder, self.calibration  # timed on their own
             t0 = time.perf_counter()
@@ -122,8 +123,9 @@ class Scorer:
         from .assess import annotate_sets, plan_time
         from .chunk import DEFAULT_MAX_TOKENS, chunk_document
         from .embed.lexical import passage_weights
-        from .judge import decide
-        from .scoring import chunk_embed_text, score_chunks
+        from .scoring.combine import score_chunks
+        from .scoring.decide import decide
+        from .scoring.views import chunk_embed_text
 
         t0 = time.perf_counter()
         chunks = chunk_document(doc, max_tokens=self.max_tokens or DEFAULT_MAX_TOKENS)

@@ -138,9 +138,9 @@ def explain(
     from rich.table import Table
     from rich.text import Text
 
-    from ..embed.lexical import matched_terms
     from ..errors import AlignError
     from ..report._common import STATUS_STYLE, status_text, visible
+    from ..scoring.lexical import matched_terms
 
     scorer = make_scorer(policy, None, model, no_cache, max_size=max_size, backend=backend, calibration=calibration)
     tasks = {t.id: t for s in scorer.policy_sets for t in s.tasks}
