@@ -1,7 +1,8 @@
 """Wire the steps: read -> chunk -> embed -> score -> report. The public Python API lives here.
 
 ``Scorer`` loads policies, the model and its calibration once, so a batch of plans (or a web
-server) pays for model loading a single time.
+server) pays for model loading a single time; ``make_scorer`` builds one from a command's
+options (every CLI command uses it).
 """
 
 from __future__ import annotations
@@ -223,6 +224,34 @@ class Scorer:
         if on_progress:
             on_progress(len(files), len(files), "")
         return out
+
+
+MB = 1024 * 1024
+
+
+def make_scorer(
+    policy_files: Sequence[str | Path] | None,
+    set_ids: Sequence[str] | None,
+    model: str | None,
+    no_cache: bool,
+    progress: bool = True,
+    max_size: float | None = None,
+    calibration: str | Path | None = None,
+    backend: str | None = None,
+) -> Scorer:
+    """The Scorer for a command's options, as the command line gives them: no ``--policy`` or
+    ``--set`` means the defaults, ``--no-cache``, ``--max-size`` in MB (None: the reader's
+    default). Every command builds its scorer here, so an option means the same everywhere."""
+    return Scorer(
+        calibration=calibration,
+        policy_files=policy_files or (),
+        set_ids=list(set_ids) if set_ids else None,
+        model=model,
+        backend=backend,
+        cache=not no_cache,
+        progress=progress,
+        max_bytes=int(max_size * MB) if max_size else None,
+    )
 
 
 def score(

@@ -29,7 +29,6 @@ from ._common import (
     SetOption,
     VerboseOption,
     handle_errors,
-    megabytes,
     resolve_format,
     warn,
     write_output,
@@ -99,18 +98,10 @@ def _scorer(
     cfg: AlignConfig, no_cache: bool, max_size: float, backend: str | None = None,
     calibration: Path | None = None,
 ) -> Scorer:
-    from ..pipeline import Scorer
+    from ..pipeline import make_scorer
 
-    return Scorer(
-        calibration=calibration,
-        max_bytes=megabytes(max_size),
-        policy_files=cfg.policies,
-        set_ids=list(cfg.sets) if cfg.sets else None,
-        model=cfg.model,
-        backend=backend,
-        cache=not no_cache,
-        progress=True,  # a line of the run's one display, on a terminal only
-    )
+    return make_scorer(cfg.policies, cfg.sets, cfg.model, no_cache, max_size=max_size,
+                       backend=backend, calibration=calibration)
 
 
 def _score(scorer: Scorer, paths: list[Path], encoding: str | None, name: str | None = None
