@@ -329,3 +329,15 @@ def test_helper_is_stopped_when_the_model_fails(monkeypatch):
     with pytest.raises(ModelError):
         scorer.score_path(EXAMPLE)
     assert helpers and helpers[0].proc.poll() is not None  # killed and reaped, not left running
+
+
+def test_old_import_paths_still_work():
+    # align.scoring and align.judge were single modules; their names stay for one release
+    import align
+    from align import judge, scoring
+    from align.scoring import decide, head
+
+    assert scoring.TaskIndex is score_index.TaskIndex
+    assert scoring.load_calibration is load_calibration
+    assert judge.decide is decide.decide and judge.Head is head.Head
+    assert callable(align.score)  # the package is not align.score: that is the function
