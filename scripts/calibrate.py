@@ -29,7 +29,8 @@ sys.path.insert(0, str(REPO / "src"))
 from align.calibrate import LabelledPassage, fit, starting_calibration, write_calibration  # noqa: E402
 from align.evaluate import UNRELATED_DIR, load_dev  # noqa: E402
 from align.evaluate_real import labelled_passages, load_units  # noqa: E402
-from align.scoring import BACKGROUND_FILE, calibration_path, load_background  # noqa: E402
+from align.scoring.background import BACKGROUND_FILE, load_background  # noqa: E402
+from align.scoring.calibration import calibration_path  # noqa: E402
 
 WRITTEN_WEIGHT = 0.3
 UNRELATED_FILES = ("hospital.txt", "company.txt")

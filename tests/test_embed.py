@@ -268,7 +268,7 @@ OFFLINE_RUN = textwrap.dedent(
     else:
         sys.exit("the network is not blocked")
     from align.embed import get_embedder
-    from align.embed.lexical import lexical_scores
+    from align.scoring.lexical import lexical_scores
     for name in (sys.argv[1], "use-m3"):
         e = get_embedder(name, progress=False)
         v = e.encode_passages(["深化校企合作", "产教融合"])

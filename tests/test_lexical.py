@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from align.embed import get_embedder
-from align.embed.lexical import LexicalEmbedder, lexical_scores, matched_terms, tokenize
+from align.embed.lexical import LexicalEmbedder, tokenize
+from align.scoring.lexical import lexical_scores, matched_terms
 
 QUERIES = [
     "校企合作 产教融合 实训基地",
@@ -115,7 +116,7 @@ def test_lexical_path_needs_no_torch_and_jieba_is_quiet():
     code = (
         "import sys\n"
         "from align.embed import get_embedder\n"
-        "from align.embed.lexical import lexical_scores\n"
+        "from align.scoring.lexical import lexical_scores\n"
         "e = get_embedder('lexical')\n"
         "s = lexical_scores(['校企合作'], ['深化校企合作'])\n"
         "assert s[0, 0] > 0\n"

@@ -1,4 +1,4 @@
-"""Fit a model's scoring parameters (the judge's head and its thresholds) from labelled passages.
+"""Fit a model's scoring parameters (the learned head and its thresholds) from labelled passages.
 
 One format for everybody: a labels file has one JSON object a line,
 ``{"text": str, "labels": {task_id: "core"|"partial"}}`` (``{}``: a passage about no task), and
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
     from .pipeline import Scorer
-    from .scoring import Calibration
+    from .scoring.calibration import Calibration
 
 LABEL_VALUES = ("core", "partial")
 PARTIAL_WEIGHT = 1.0  # a 'partial' label is still evidence; it is not down-weighted
@@ -146,7 +146,8 @@ def build_dataset(scorer: Scorer, passages: Sequence[LabelledPassage], base: Cal
     import numpy as np
 
     from .embed.lexical import passage_weights
-    from .scoring import chunk_embed_text, chunk_features
+    from .scoring.combine import chunk_features
+    from .scoring.views import chunk_embed_text
 
     tasks = list(scorer.index.tasks)
     chunks = passage_chunks(passages)
@@ -196,7 +197,7 @@ def fit_head(
     import numpy as np
     from scipy.optimize import minimize
 
-    from .judge import FEATURES, Head
+    from .scoring.head import FEATURES, Head
 
     idx = np.arange(ds.gold.shape[1]) if rows is None else np.asarray(rows)
     X = ds.features[:, idx, :]  # (T, U, F)
@@ -261,7 +262,7 @@ def passage_probs(ds: Dataset, head: Any, rows: np.ndarray | None = None) -> np.
     """(n_tasks, n_rows) probabilities, as the scorer computes them."""
     import numpy as np
 
-    from .judge import sigmoid
+    from .scoring.head import sigmoid
 
     idx = np.arange(ds.gold.shape[1]) if rows is None else np.asarray(rows)
     vec = ds.vectors[idx] if ds.vectors is not None else None
@@ -286,7 +287,7 @@ def doc_level(
     confidences (for support counts)."""
     import numpy as np
 
-    from .judge import document_confidence
+    from .scoring.decide import document_confidence
 
     idx = np.arange(ds.gold.shape[1]) if rows is None else np.asarray(rows)
     groups = doc_groups(ds, idx)
@@ -432,8 +433,8 @@ def starting_calibration(key: str) -> Calibration:
     """The calibration the signals are computed with before fitting: only its structural
     settings matter (heading context, negative-term penalty, aggregation); the head is a
     placeholder that keeps the dense signal on."""
-    from .judge import FEATURES, Head
-    from .scoring import Calibration
+    from .scoring.calibration import Calibration
+    from .scoring.head import FEATURES, Head
 
     return Calibration(
         key=key,

@@ -121,7 +121,7 @@ def _nanmean(xs: Iterable[float]) -> float:
 
 def passage_scores(scorer: Any, passages: Sequence[DevPassage], calibration: Any = None) -> np.ndarray:
     """(n_tasks, n_passages) task scores of each passage scored on its own."""
-    from .scoring import score_chunks
+    from .scoring.combine import score_chunks
 
     cal = calibration or scorer.calibration
     # each passage is scored as a one-chunk document would be: its confidence (0-100)

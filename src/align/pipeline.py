@@ -1,7 +1,8 @@
 """Wire the steps: read -> chunk -> embed -> score -> report. The public Python API lives here.
 
 ``Scorer`` loads policies, the model and its calibration once, so a batch of plans (or a web
-server) pays for model loading a single time.
+server) pays for model loading a single time; ``make_scorer`` builds one from a command's
+options (every CLI command uses it).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .types import Document, DocumentInfo, ModelInfo, Report
 if TYPE_CHECKING:  # pragma: no cover
     from .embed.base import Embedder
     from .embed.cache import EmbeddingCache
-    from .scoring import Calibration, TaskIndex
+    from .scoring.calibration import Calibration
+    from .scoring.index import TaskIndex
     from .types import PolicySet
 
 
@@ -91,7 +93,7 @@ class Scorer:
     @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
-            from .scoring import load_calibration, read_calibration
+            from .scoring.calibration import load_calibration, read_calibration
 
             if self._calibration_file is not None:
                 cal = read_calibration(self._calibration_file, source=str(self._calibration_file))
@@ -109,7 +111,7 @@ class Scorer:
     @property
     def index(self) -> TaskIndex:
         if self._index is None:
-            from .scoring import load_task_index
+            from .scoring.index import load_task_index
 
             embedder, calibration = self.embedder, self.calibration  # timed on their own
             t0 = time.perf_counter()
@@ -122,8 +124,9 @@ class Scorer:
         from .assess import annotate_sets, plan_time
         from .chunk import DEFAULT_MAX_TOKENS, chunk_document
         from .embed.lexical import passage_weights
-        from .judge import decide
-        from .scoring import chunk_embed_text, score_chunks
+        from .scoring.combine import score_chunks
+        from .scoring.decide import decide
+        from .scoring.views import chunk_embed_text
 
         t0 = time.perf_counter()
         chunks = chunk_document(doc, max_tokens=self.max_tokens or DEFAULT_MAX_TOKENS)
@@ -221,6 +224,34 @@ class Scorer:
         if on_progress:
             on_progress(len(files), len(files), "")
         return out
+
+
+MB = 1024 * 1024
+
+
+def make_scorer(
+    policy_files: Sequence[str | Path] | None,
+    set_ids: Sequence[str] | None,
+    model: str | None,
+    no_cache: bool,
+    progress: bool = True,
+    max_size: float | None = None,
+    calibration: str | Path | None = None,
+    backend: str | None = None,
+) -> Scorer:
+    """The Scorer for a command's options, as the command line gives them: no ``--policy`` or
+    ``--set`` means the defaults, ``--no-cache``, ``--max-size`` in MB (None: the reader's
+    default). Every command builds its scorer here, so an option means the same everywhere."""
+    return Scorer(
+        calibration=calibration,
+        policy_files=policy_files or (),
+        set_ids=list(set_ids) if set_ids else None,
+        model=model,
+        backend=backend,
+        cache=not no_cache,
+        progress=progress,
+        max_bytes=int(max_size * MB) if max_size else None,
+    )
 
 
 def score(

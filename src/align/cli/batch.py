@@ -158,7 +158,7 @@ def batch(
         raise AlignError("--ray-cpus 只用于本机 Ray，不能与 --ray-address 同用 (local Ray only)")
 
     from ..batch import run_batch
-    from .score import make_scorer
+    from ..pipeline import make_scorer
 
     scorer = make_scorer(
         policy, sets, model, no_cache, progress=False, max_size=max_size, backend=backend

@@ -42,12 +42,9 @@ def calibrate(
     import sys
 
     from ..calibrate import fit, load_labels, starting_calibration, write_calibration
-    from ..pipeline import Scorer
+    from ..pipeline import make_scorer
 
-    scorer = Scorer(
-        policy_files=policy or (), set_ids=sets or None, model=model, cache=not no_cache,
-        progress=False,
-    )  # fmt: skip
+    scorer = make_scorer(policy, sets, model, no_cache, progress=False)
     task_ids = [t.id for s in scorer.policy_sets for t in s.tasks]
     passages = load_labels(labels, task_ids)  # a bad file fails before the model loads
     scorer._calibration = starting_calibration(scorer.embedder.key)

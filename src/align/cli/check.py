@@ -18,7 +18,6 @@ from ._common import (
     OutputOption,
     ScoringArgs,
     handle_errors,
-    megabytes,
     resolve_format,
     scoring_options,
     warn,
@@ -86,18 +85,10 @@ def _config(config_path: Path | None, opts: ScoringArgs) -> AlignConfig:
 
 
 def _scorer(cfg: AlignConfig, opts: ScoringArgs) -> Scorer:
-    from ..pipeline import Scorer
+    from ..pipeline import make_scorer
 
-    return Scorer(
-        calibration=opts.calibration,
-        max_bytes=megabytes(opts.max_size),
-        policy_files=cfg.policies,
-        set_ids=list(cfg.sets) if cfg.sets else None,
-        model=cfg.model,
-        backend=opts.backend,
-        cache=not opts.no_cache,
-        progress=True,  # a line of the run's one display, on a terminal only
-    )
+    return make_scorer(cfg.policies, cfg.sets, cfg.model, opts.no_cache, max_size=opts.max_size,
+                       backend=opts.backend, calibration=opts.calibration)
 
 
 def _score(cfg: AlignConfig, opts: ScoringArgs, paths: list[Path], name: str | None

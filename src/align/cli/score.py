@@ -22,7 +22,6 @@ from ._common import (
     SetOption,
     VerboseOption,
     handle_errors,
-    megabytes,
     resolve_format,
     write_output,
 )
@@ -33,30 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..types import Report
 
 SCORE_FORMATS = ("table", "json", "jsonl", "markdown", "html")
-
-
-def make_scorer(
-    policy: list[Path] | None,
-    sets: list[str] | None,
-    model: str | None,
-    no_cache: bool,
-    progress: bool = True,
-    max_size: float | None = None,
-    calibration: Path | None = None,
-    backend: str | None = None,
-) -> Scorer:
-    from ..pipeline import Scorer
-
-    return Scorer(
-        calibration=calibration,
-        policy_files=policy or (),
-        set_ids=sets or None,
-        model=model,
-        backend=backend,
-        cache=not no_cache,
-        progress=progress,
-        max_bytes=megabytes(max_size) if max_size else None,
-    )
 
 
 def score_with_progress(
@@ -99,6 +74,7 @@ def score(
 
     路径 - 从标准输入读取规划。`-` reads a plan from standard input.
     """
+    from ..pipeline import make_scorer
     from ..report import get_formatter
 
     fmt = resolve_format(fmt, output, SCORE_FORMATS, "table")
@@ -137,6 +113,7 @@ def explain(
     from rich.console import Console
 
     from ..errors import AlignError
+    from ..pipeline import make_scorer
     from ..report.explain import render_explain
 
     scorer = make_scorer(policy, None, model, no_cache, max_size=max_size, backend=backend, calibration=calibration)

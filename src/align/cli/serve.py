@@ -42,7 +42,7 @@ def serve(
         raise ConfigError(
             f"align serve 需要额外的依赖：pip install 'align-policy[serve]' (missing {e.name})"
         ) from None
-    from .score import make_scorer
+    from ..pipeline import make_scorer
 
     # Build the scorer and load the model before binding the port: a bad --model or --policy
     # is reported here, as a CLI error, and the first upload does not wait for the model.

@@ -83,9 +83,8 @@ def start(texts: Sequence[str], store: EmbeddingCache) -> Helper | None:
     todo = uncached(texts, store)
     if not todo:
         return None
-    import align
-
-    pkg_root = str(Path(align.__file__).resolve().parent.parent)
+    # the directory holding the align package (src/ in a checkout), so the helper imports this code
+    pkg_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH")) if p)
     try:

@@ -43,11 +43,11 @@ def render_explain(
 ) -> None:
     """Print the task's status, thresholds, ranked passages (key terms highlighted) and
     sub-measures on a rich ``console``. ``words_of``: the task index's words per key term, so
-    highlighting needs no word cutter (:func:`align.embed.lexical.matched_terms`)."""
+    highlighting needs no word cutter (:func:`align.scoring.lexical.matched_terms`)."""
     from rich.table import Table
     from rich.text import Text
 
-    from ..embed.lexical import matched_terms
+    from ..scoring.lexical import matched_terms
 
     result = report.task(task.id)
     console.print(Text.assemble((f"{task.id} {task.title}", "bold"), f"  （{report.document.path}）"))
