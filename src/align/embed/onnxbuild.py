@@ -14,7 +14,7 @@ nowhere on the ONNX run path. Two variants:
   has been fitted to them, so it is never chosen on its own.
 
 The folder (``<cache>/models/e5-small-onnx-<variant>-<hash>``, the hash covering the e5 folder,
-this builder and the onnxruntime version) is built through :func:`e5build.build_once`: under a
+this builder and the onnxruntime version) is built through :func:`e5.folder.build_once`: under a
 lock, marker written last, superseded builds removed. The marker records the verdict of the
 comparison with torch on fixed Chinese texts, both prefixes: ``verified`` when the minimum cosine
 is at least ``MIN_COSINE_VS_TORCH``. A failed check (or a failed export) is remembered too, with
@@ -34,16 +34,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ModelError
 from ..types import ModelInfo
 from .base import fingerprint_of, folder_digest
-from .e5build import (
-    E5_DIM,
-    E5_MODEL_KEY,
-    VERIFY_SENTENCES,
-    build_once,
-    complete_marker,
-    load_sentence_transformer,
-    prune_superseded,
-    set_hub_offline,
-)
+from .e5.build import E5_DIM, E5_MODEL_KEY
+from .e5.folder import build_once, complete_marker, prune_superseded
+from .e5.verify import VERIFY_SENTENCES, load_sentence_transformer, set_hub_offline
 from .ort import INPUTS, ONNX_FILE, OUTPUT, TOKENIZER_FILE, OnnxEncoder, ORTEmbedder, ort_available
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -213,7 +213,7 @@ def e5_embedder(
 
     backend = resolve_backend(backend)
     try:
-        from .e5build import E5_MODEL_KEY, ensure_e5_model
+        from .e5.build import E5_MODEL_KEY, ensure_e5_model
     except ImportError as e:
         raise ModelError(f"e5-small 模型构建模块不可用 (e5 builder unavailable: {e})") from e
     try:
