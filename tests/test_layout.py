@@ -67,8 +67,8 @@ CYCLES: dict[tuple[str, str], str] = {
 LONG_FUNCTIONS: set[str] = {
     "align.assess.deadlines.extract_deadlines", "align.assess.owners.extract_owners",
     "align.assess.targets.extract_targets", "align.check.compare_to_baseline",
-    "align.chunk.chunk_document", "align.cli.batch.batch", "align.embed.e5.configs.write_configs",
-    "align.embed.e5.folder.build_once", "align.embed.onnxbuild.onnx_e5_embedder",
+    "align.chunk.chunk_document", "align.cli.batch.batch",
+    "align.embed.onnxbuild.onnx_e5_embedder",
     "align.policies.parse", "align.report.junit.format", "align.report.sarif.format",
     "align.serve.create_app", "align.serve.read_upload", "align.serve_batch.batch_routes",
     "align.serve_batch.read_files", "align.types.to_dict",

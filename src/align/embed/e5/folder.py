@@ -157,6 +157,20 @@ def build_once(
     beside it that gets the marker ``build`` returns written last and is then renamed into place;
     leftovers of interrupted builds and an untrusted folder under the final name are removed
     first, superseded builds (``prune``) after. ``label`` is (Chinese, English) for messages."""
+    lock = _lock(final, progress, label)
+    try:
+        if valid(final):  # another process finished it while we waited
+            return final
+        _clear(final)
+        _build_in_tmp(final, build, prune, steps=steps, progress=progress, label=label)
+    finally:
+        lock.release()
+    return final
+
+
+def _lock(final: Path, progress: bool, label: tuple[str, str]) -> Any:
+    """The acquired lock file beside ``final``: at once, else after saying we wait, at most
+    ``LOCK_TIMEOUT_S``."""
     from filelock import FileLock, Timeout
 
     zh, en = label
@@ -186,46 +200,58 @@ def build_once(
         raise ModelError(
             f"无法锁定模型缓存目录 (cannot lock model cache dir): {e}", path=str(parent)
         ) from e
+    return lock
+
+
+def _clear(final: Path) -> None:
+    """Leftovers of interrupted builds (we hold the lock, so nobody is writing them) and an
+    untrusted folder under the final name."""
+    for stale in final.parent.glob(f".{final.name}.*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
     try:
-        if valid(final):  # another process finished it while we waited
-            return final
-        # Leftovers of interrupted builds (we hold the lock, so nobody is writing them) and an
-        # untrusted folder under the final name.
-        for stale in parent.glob(f".{final.name}.*"):
-            if stale.is_dir():
-                shutil.rmtree(stale, ignore_errors=True)
-        try:
-            _remove_tree(final)
-        except OSError as e:
-            raise ModelError(
-                f"无法清理旧的模型目录 (cannot remove untrusted folder): {e}", path=str(final)
-            ) from e
-        # mkdir (not mkdtemp) so the folder gets the user's umask rather than 0700
-        tmp = parent / f".{final.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-        tmp.mkdir()
-        t0 = time.perf_counter()
-        try:
-            with Progress(progress, steps=steps, label=label) as bar:
-                marker = build(tmp, bar)
-                marker["build_seconds"] = round(time.perf_counter() - t0, 1)
-                write_json(tmp / MARKER, marker)
-                _fsync_tree(tmp)
-                os.replace(tmp, final)
-                bar.done(str(final))
-            prune(final)
-        except AlignError:
-            raise
-        except MemoryError as e:
-            raise ModelError(f"内存不足，无法构建 {zh} (out of memory building the {en})") from e
-        except OSError as e:
-            raise ModelError(f"无法写入 {zh} (cannot write the {en}): {e}", path=str(final)) from e
-        except Exception as e:
-            raise ModelError(
-                f"构建 {zh}失败 ({en} build failed): {type(e).__name__}: {e}"
-            ) from e
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tree(final)
+    except OSError as e:
+        raise ModelError(
+            f"无法清理旧的模型目录 (cannot remove untrusted folder): {e}", path=str(final)
+        ) from e
+
+
+def _build_in_tmp(
+    final: Path,
+    build: Callable[[Path, Progress], dict[str, Any]],
+    prune: Callable[[Path], None],
+    *,
+    steps: int,
+    progress: bool,
+    label: tuple[str, str],
+) -> None:
+    """Run ``build`` in a fresh temporary folder, write its marker last, rename it to ``final``,
+    then ``prune``; any failure becomes one ModelError line and leaves no temporary folder."""
+    zh, en = label
+    # mkdir (not mkdtemp) so the folder gets the user's umask rather than 0700
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    t0 = time.perf_counter()
+    try:
+        with Progress(progress, steps=steps, label=label) as bar:
+            marker = build(tmp, bar)
+            marker["build_seconds"] = round(time.perf_counter() - t0, 1)
+            write_json(tmp / MARKER, marker)
+            _fsync_tree(tmp)
+            os.replace(tmp, final)
+            bar.done(str(final))
+        prune(final)
+    except AlignError:
+        raise
+    except MemoryError as e:
+        raise ModelError(f"内存不足，无法构建 {zh} (out of memory building the {en})") from e
+    except OSError as e:
+        raise ModelError(f"无法写入 {zh} (cannot write the {en}): {e}", path=str(final)) from e
+    except Exception as e:
+        raise ModelError(
+            f"构建 {zh}失败 ({en} build failed): {type(e).__name__}: {e}"
+        ) from e
     finally:
-        lock.release()
-    return final
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
