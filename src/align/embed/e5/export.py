@@ -28,17 +28,14 @@ import shutil
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import ModelError
 from ..st import load_st_model, set_hub_offline
 from .build import E5_MODEL_KEY
-from .folder import build_once, complete_marker, prune_superseded
+from .folder import build_once, complete_marker, file_sizes, prune_superseded
 from .ort import INPUTS, ONNX_FILE, OUTPUT, TOKENIZER_FILE, OnnxEncoder
-from .verify import VERIFY_SENTENCES
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
+from .verify import VERIFY_SENTENCES, cosines
 
 VARIANTS = {"onnx": "fp32", "onnx-int8": "int8"}
 ONNX_MODEL = "e5-small-onnx"
@@ -152,9 +149,7 @@ def _build_into(tmp: Path, e5_folder: Path, variant: str, bar: Any) -> dict[str,
     if not (marker["verified"] or variant == "int8" and cosine is not None):
         (tmp / ONNX_FILE).unlink(missing_ok=True)  # 235 MB nothing will load
     marker["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    marker["files"] = {
-        str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()
-    }
+    marker["files"] = file_sizes(tmp)
     return marker
 
 
@@ -289,15 +284,5 @@ def compare_with_torch(e5_folder: Path, onnx_folder: Path, texts: list[str] | No
         batch = [prefix + t for t in texts]
         ref = st.encode(batch, prompt="", batch_size=len(batch), convert_to_numpy=True)
         ours = enc.encode(batch)
-        worst = min(worst, float(_cosines(ours, ref).min()))
+        worst = min(worst, float(cosines(ours, ref).min()))
     return worst
-
-
-def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    a /= np.linalg.norm(a, axis=1, keepdims=True)
-    b /= np.linalg.norm(b, axis=1, keepdims=True)
-    return (a * b).sum(axis=1)

