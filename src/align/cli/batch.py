@@ -133,6 +133,8 @@ def batch(
 
     写入 OUTDIR/reports.jsonl（每份规划一行，完成即写入）、summary.csv、summary.xlsx、
     index.html 和 reports/ 下每份规划的报告页。再次运行同一命令只评分尚未完成的规划。
+    \f
+    Long: half of it is the typer signature (eleven options); the body is the wiring.
     """
     from ..errors import AlignError
 
@@ -144,18 +146,7 @@ def batch(
         written = write_overview(summarize)
         err_console().print(f"已写入 wrote: {', '.join(str(p) for p in written)}")
         return
-    if not paths:
-        raise AlignError("请给出规划文件或目录 (no plan files or folders given)")
-    if out is None:
-        raise AlignError("请用 --out 指定输出目录 (--out OUTDIR is required)")
-    if engine not in ENGINES:
-        raise AlignError(f"未知的引擎 {engine!r}，可选：{' | '.join(ENGINES)} (unknown engine)")
-    if engine != "ray" and (ray_address or actors or ray_cpus):
-        raise AlignError(
-            "--ray-address、--actors 和 --ray-cpus 只用于 --engine ray (only with --engine ray)"
-        )
-    if ray_address and ray_cpus:
-        raise AlignError("--ray-cpus 只用于本机 Ray，不能与 --ray-address 同用 (local Ray only)")
+    _check_options(paths, out, engine, ray_address, actors, ray_cpus)
 
     from ..batch import run_batch
     from ..pipeline import make_scorer
@@ -163,27 +154,10 @@ def batch(
     scorer = make_scorer(
         policy, sets, model, no_cache, progress=False, max_size=max_size, backend=backend
     )
-    if backend and engine == "ray":
-        import os
-
-        from ..embed.onnxbuild import BACKEND_ENV
-
-        os.environ[BACKEND_ENV] = backend  # the Ray workers' scorers read it (local Ray inherits it)
     runner: Any = None
     if engine == "ray":
-        from ..batch.ray_engine import RayEngine
-
-        runner = RayEngine(
-            address=ray_address,
-            actors=actors,
-            num_cpus=ray_cpus,
-            model=model,
-            policy_files=policy or (),
-            set_ids=sets or None,
-            cache=not no_cache,
-            max_bytes=scorer.max_bytes,
-            encoding=encoding,
-        )
+        runner = _ray_engine(scorer, backend, ray_address, actors, ray_cpus, model, policy, sets,
+                             no_cache, encoding)
     console = err_console()
     display: Any = RichBatchProgress() if console.is_terminal else None
     try:
@@ -205,3 +179,51 @@ def batch(
     )
     if result.errors:
         raise typer.Exit(2)
+
+
+def _check_options(
+    paths: list[Path] | None, out: Path | None, engine: str, ray_address: str | None,
+    actors: int | None, ray_cpus: int | None,
+) -> None:
+    """The option combinations `align batch` refuses, each as one error line."""
+    from ..errors import AlignError
+
+    if not paths:
+        raise AlignError("请给出规划文件或目录 (no plan files or folders given)")
+    if out is None:
+        raise AlignError("请用 --out 指定输出目录 (--out OUTDIR is required)")
+    if engine not in ENGINES:
+        raise AlignError(f"未知的引擎 {engine!r}，可选：{' | '.join(ENGINES)} (unknown engine)")
+    if engine != "ray" and (ray_address or actors or ray_cpus):
+        raise AlignError(
+            "--ray-address、--actors 和 --ray-cpus 只用于 --engine ray (only with --engine ray)"
+        )
+    if ray_address and ray_cpus:
+        raise AlignError("--ray-cpus 只用于本机 Ray，不能与 --ray-address 同用 (local Ray only)")
+
+
+def _ray_engine(
+    scorer: Any, backend: str | None, ray_address: str | None, actors: int | None,
+    ray_cpus: int | None, model: str | None, policy: list[Path] | None, sets: list[str] | None,
+    no_cache: bool, encoding: str | None,
+) -> Any:
+    """The Ray engine for these options; the workers build their own scorers from them."""
+    from ..batch.ray_engine import RayEngine
+
+    if backend:
+        import os
+
+        from ..embed.e5.backend import BACKEND_ENV
+
+        os.environ[BACKEND_ENV] = backend  # the Ray workers' scorers read it (local Ray inherits it)
+    return RayEngine(
+        address=ray_address,
+        actors=actors,
+        num_cpus=ray_cpus,
+        model=model,
+        policy_files=policy or (),
+        set_ids=sets or None,
+        cache=not no_cache,
+        max_bytes=scorer.max_bytes,
+        encoding=encoding,
+    )
