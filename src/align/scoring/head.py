@@ -19,7 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 LOGIT_CLIP = 12.0
 # The signals, in the column order of combine.chunk_features: dense/lexical x main/sub view.
-FEATURES = ("dense_main", "dense_sub", "lex_main", "lex_sub")
+# the four signals, then each one relative to the other tasks of the same policy set
+# (``combine.set_relative``): how much more this task fits the passage than its siblings do
+SIGNALS = ("dense_main", "dense_sub", "lex_main", "lex_sub")
+FEATURES = SIGNALS + tuple(f"{s}_vs_set" for s in SIGNALS)
 
 
 @dataclass(frozen=True)
