@@ -130,20 +130,6 @@ def _null_stats(sims: np.ndarray, exclude: list[np.ndarray]) -> tuple[np.ndarray
     return mu, sd
 
 
-def _null_stats(sims: np.ndarray, exclude: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean/sd of each row over background passages not labelled with that row's task."""
-    import numpy as np
-
-    mu = np.zeros(sims.shape[0], dtype=np.float64)
-    sd = np.ones(sims.shape[0], dtype=np.float64)
-    for i in range(sims.shape[0]):
-        row = sims[i][~exclude[i]] if exclude[i].any() else sims[i]
-        if row.size >= 2:
-            mu[i] = float(row.mean())
-            sd[i] = max(float(row.std()), 1e-6)
-    return mu, sd
-
-
 def build_task_index(
     policy_sets: Sequence[PolicySet],
     embedder: Embedder,
