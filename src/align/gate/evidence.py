@@ -36,15 +36,13 @@ def supporting_passages(report: Report) -> dict[str, tuple[Chunk, ...]]:
     A task's score is its best passage, so deleting a section can leave the score untouched
     while most of the evidence is gone; counting these passages catches that. Empty when the
     report carries no matrix (then the evidence rule is skipped)."""
-    tasks = [t for _s, _st, t in iter_tasks(report)]
-    if not report.matrix or len(report.matrix) != len(tasks) or not report.chunks:
+    if not report.chunks:
         return {}
     out: dict[str, tuple[Chunk, ...]] = {}
-    for t, row in zip(tasks, report.matrix, strict=True):
-        if t.threshold is None or len(row) != len(report.chunks):
+    for t, row in report.task_rows():
+        if t.threshold is None:
             continue
-        th = t.threshold
-        floor = th.evidence if th.evidence is not None else th.partial
+        floor = t.threshold.evidence_floor
         out[t.id] = tuple(c for c, x in zip(report.chunks, row, strict=True) if x >= floor)
     return out
 

@@ -93,12 +93,8 @@ def select_sets(report: Report, set_ids: Sequence[str]) -> Report:
     wanted = set(set_ids)
     if all(s.id in wanted for s in report.policy_sets):
         return report
-    sets, rows, i = [], [], 0
-    for s in report.policy_sets:
-        n = len(s.tasks)
-        if s.id in wanted:
-            sets.append(s)
-            rows.extend(report.matrix[i : i + n])
-        i += n
-    matrix = tuple(rows) if len(report.matrix) == i else ()
-    return replace(report, policy_sets=tuple(sets), matrix=matrix)
+    sets = tuple(s for s in report.policy_sets if s.id in wanted)
+    keep = {t.id for s in sets for t in s.tasks}
+    rows = report.task_rows()
+    matrix = tuple(row for t, row in rows if t.id in keep) if rows else ()
+    return replace(report, policy_sets=sets, matrix=matrix)
