@@ -1,7 +1,17 @@
 """Command-line interface. Only parses options and wires the pipeline steps together.
 
-Each command group lives in its own module and registers itself on the shared ``app``.
-Heavy libraries (torch, sentence-transformers, docx, pdf) are imported inside command bodies,
+Each command group lives in its own module and registers itself on the shared ``app``:
+
+* ``score``      ``align score`` and ``align explain`` (the renderers are ``report/``'s)
+* ``check``      ``align check``, ``align baseline``, ``align diff`` (the rules are ``gate/``'s)
+* ``batch``      ``align batch`` (the job is ``batch/``'s)
+* ``chunks``, ``targets``, ``policies``   the inspection commands
+* ``calibrate``  ``align calibrate`` (the fit is ``calibrate.py``'s)
+* ``cache``, ``serve``   the cache and the local web page (``web/``)
+* ``_app``, ``_common``, ``_inputs``   the typer app, shared options and error handling, reading
+  and scoring the plans a command names
+
+Every command builds its scorer with ``pipeline.make_scorer``. Heavy libraries (torch, sentence-transformers, docx, pdf) are imported inside command bodies,
 so ``align --help`` stays instant.
 """
 
