@@ -85,7 +85,9 @@ def repo(tmp_path_factory) -> dict[str, object]:
     git(d, "init", "-q", "-b", "main")
     (d / "plans").mkdir()
     shutil.copy(EXAMPLE, d / "plans" / "plan.txt")
-    (d / "align.toml").write_text('baseline = "align-baseline.json"\nregression_margin = 0.05\n',
+    # one confidence point of 100: strict, yet above what rewording a figure moves a task that
+    # sits at noise level (tzpy-10 at 6 moves 0.08 when 1500万元 becomes 1600万元)
+    (d / "align.toml").write_text('baseline = "align-baseline.json"\nregression_margin = 1.0\n',
                                   encoding="utf-8")
     r = align(d, "baseline", "plans/plan.txt", "--output", "align-baseline.json")
     assert r.returncode == 0, r.stderr
