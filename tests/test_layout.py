@@ -2,9 +2,9 @@
 
 Layers, lowest first. A module may import its own layer and any lower one, never a higher one::
 
-    base       types, errors, vocab, _text, fileio, ui, findings   (plain data and small helpers)
-    text       read/, chunk, headings, policies, assess/            (text in, plain data out)
-    vectors    store, embed/                                        (vectors and the cache)
+    base       types, errors, vocab, _text, fileio, ui, findings, toml_lines   (plain data, helpers)
+    text       read/, chunk, policies, policy_validate, assess/     (text in, plain data out)
+    vectors    embed/                                               (vectors and the cache)
     score      scoring/, judge                                      (chunk scores, statuses)
     report     report/                                              (one module per format)
     pipeline   pipeline, gate/, check, config, batch/, calibrate, evaluate*
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent / "src" / "align"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("types", "errors", "vocab", "_text", "fileio", "ui", "findings", "toml_lines",
               "__version__")),
-    ("text", ("read", "chunk", "headings", "policies", "policy_validate", "assess")),
-    ("vectors", ("store", "embed")),
-    ("score", ("scoring", "judge", "calibration")),
+    ("text", ("read", "chunk", "policies", "policy_validate", "assess")),
+    ("vectors", ("embed",)),
+    ("score", ("scoring", "judge")),
     ("report", ("report",)),
     ("pipeline", ("pipeline", "gate", "check", "config", "batch", "calibrate", "evaluate",
                   "evaluate_real")),

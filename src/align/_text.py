@@ -27,6 +27,14 @@ def pad(s: str, width: int) -> str:
     return s + " " * max(0, width - display_width(s))
 
 
+MB = 1024 * 1024
+
+
+def megabytes(mb: float) -> int:
+    """``--max-size``-style megabytes as bytes."""
+    return int(mb * MB)
+
+
 _UNITS = ("B", "KB", "MB", "GB")
 
 

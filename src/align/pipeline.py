@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from ._text import megabytes
 from .errors import AlignError
 from .types import Document, DocumentInfo, ModelInfo, Report
 
@@ -226,7 +227,6 @@ class Scorer:
         return out
 
 
-MB = 1024 * 1024
 
 
 def make_scorer(
@@ -250,7 +250,7 @@ def make_scorer(
         backend=backend,
         cache=not no_cache,
         progress=progress,
-        max_bytes=int(max_size * MB) if max_size else None,
+        max_bytes=megabytes(max_size) if max_size else None,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from .._text import megabytes
 from ..errors import AlignError, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -329,10 +330,6 @@ MaxSizeOption = typer.Option(
     min=0.001,
     help="文件大小上限（MB，默认 50）。Refuse plan files larger than this many MB (default 50).",
 )
-
-
-def megabytes(mb: float) -> int:
-    return int(mb * 1024 * 1024)
 
 
 def _set_quiet(value: bool) -> None:
